@@ -1,0 +1,134 @@
+"""The public Python API; the command line is a thin layer over these functions.
+
+import gankit
+run = gankit.train("toy-ring", out="runs/ring", steps=3000)
+G = gankit.load_generator("runs/ring")
+points = G.sample(1000, seed=0)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from gankit.config import Config, apply_overrides
+from gankit.errors import RunError
+from gankit.presets import preset_config
+from gankit.runs import RunDir, atomic_write_bytes, load_generator
+
+
+def _trainer(cfg: Config, run: RunDir):
+    from gankit.training.loop import Trainer  # only training needs the training code
+
+    return Trainer(cfg, run)
+
+
+def train(
+    preset: str | Config,
+    out: str | os.PathLike,
+    *,
+    steps: int | None = None,
+    epochs: float | None = None,
+    seed: int | None = None,
+    overrides: list[str] | dict[str, Any] | None = None,
+    progress: bool | None = None,
+) -> RunDir:
+    """Train ``preset`` (a name or a Config) into the new run directory ``out``.
+
+    ``steps`` is the total number of generator steps; ``epochs`` converts passes over the
+    data into steps. ``overrides`` are ``key=value`` strings or a dict of dotted keys.
+    """
+    if steps is not None and epochs is not None:
+        raise RunError("give steps or epochs, not both.")
+    cfg = preset if isinstance(preset, Config) else preset_config(preset, overrides)
+    if isinstance(preset, Config):
+        apply_overrides(cfg, overrides)
+    if seed is not None:
+        cfg.train.seed = seed
+    if steps is not None:
+        cfg.train.steps = steps
+    if progress is not None:
+        cfg.log.progress = progress
+    apply_overrides(cfg, {})  # re-validate after the direct edits
+    run = RunDir.create(out, cfg)
+    trainer = _trainer(cfg, run)
+    if epochs is not None:
+        cfg.train.steps = trainer.steps_for_epochs(epochs)
+        atomic_write_bytes(run.config_path, cfg.to_json().encode())
+    trainer.train(cfg.train.steps)
+    return run
+
+
+def resume(
+    run_dir: str | os.PathLike, steps: int | None = None, progress: bool | None = None
+) -> RunDir:
+    """Continue a run from its newest checkpoint to ``steps`` in total (default: its target)."""
+    run = RunDir.open(run_dir)
+    cfg = run.config()
+    if progress is not None:
+        cfg.log.progress = progress
+    trainer = _trainer(cfg, run)
+    if run.checkpoint_paths():
+        ckpt = run.load_checkpoint()
+        trainer.load_state(ckpt.tensors, ckpt.meta, ckpt.step)
+    run.truncate_stats(trainer.step)  # records written after that checkpoint are replayed
+    if steps is not None and steps != cfg.train.steps:
+        cfg.train.steps = steps
+        atomic_write_bytes(run.config_path, cfg.to_json().encode())
+    if cfg.train.steps < trainer.step:
+        raise RunError(
+            f"{run.path} is already at step {trainer.step}; ask for more steps "
+            f"with --steps N (N > {trainer.step})."
+        )
+    trainer.train(cfg.train.steps)
+    return run
+
+
+def sample(
+    run_dir: str | os.PathLike, n: int, seed: int | None = None, ema: bool = True
+) -> np.ndarray:
+    """``n`` samples in the `gankit sample` layout.
+
+    Images: uint8 (N, C, H, W) on 0..255. Vectors: float32 (N, D).
+    """
+    from gankit.data import from_unit_range
+
+    if n < 1:
+        raise RunError(f"--n must be at least 1, got {n}.")
+    G = load_generator(run_dir, ema=ema)
+    x = G.sample(n, seed=seed)
+    if G.kind == "image":
+        return from_unit_range(x).numpy()
+    return x.numpy().astype(np.float32)
+
+
+def save_samples(samples: np.ndarray, out: str | os.PathLike) -> Path:
+    """Write samples as ``.npy``, a ``.png`` grid (or scatter plot), or a folder of PNGs."""
+    from gankit import viz
+
+    out_s = str(out)
+    path = Path(out)
+    if out_s.endswith(("/", os.sep)) or path.is_dir():
+        if samples.dtype != np.uint8:
+            raise RunError(
+                "a folder of PNGs needs image samples; this run makes vectors. "
+                "Use --out FILE.npy or FILE.png."
+            )
+        path.mkdir(parents=True, exist_ok=True)
+        for i, img in enumerate(samples):
+            viz.image_grid(img[None], nrow=1, pad=0, min_cell=1).save(path / f"{i:06d}.png")
+        return path
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if path.suffix == ".npy":
+        np.save(path, samples)
+    elif path.suffix == ".png":
+        if samples.dtype == np.uint8:
+            viz.image_grid(samples).save(path)
+        else:
+            viz.scatter_plot(samples, path)
+    else:
+        raise RunError(f"--out {out_s!r}: use a .npy file, a .png file or a folder ending in /.")
+    return path

@@ -1,0 +1,154 @@
+"""The ``gankit`` command line (DESIGN "Contracts"): a thin layer over :mod:`gankit.api`.
+
+Every user-caused problem surfaces as a GankitError and is printed as one line on stderr
+with a non-zero exit code; tracebacks are reserved for bugs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import sys
+from pathlib import Path
+
+from gankit import api
+from gankit.errors import GankitError
+
+EXIT_USER_ERROR = 2
+
+
+def _cmd_train(args: argparse.Namespace) -> None:
+    run = api.train(
+        args.preset,
+        args.out,
+        steps=args.steps,
+        epochs=args.epochs,
+        seed=args.seed,
+        overrides=args.set,
+        progress=False if args.quiet else None,
+    )
+    _report(run.path)
+
+
+def _cmd_resume(args: argparse.Namespace) -> None:
+    run = api.resume(args.run, steps=args.steps, progress=False if args.quiet else None)
+    _report(run.path)
+
+
+def _report(path: Path) -> None:
+    pictures = [
+        p
+        for p in (
+            path / "samples" / "progress.gif",
+            path / "frames" / "progress.gif",
+            path / "losses.png",
+        )
+        if p.exists()
+    ]
+    print(f"run written to {path}")
+    for p in pictures:
+        print(f"  {p}")
+    print(f"sample from it with: gankit sample {path} --n 64 --out samples.png")
+
+
+def _cmd_sample(args: argparse.Namespace) -> None:
+    if args.label is not None:
+        from gankit.runs import load_generator
+
+        G = load_generator(args.run)
+        if G.num_classes is None:
+            raise GankitError(f"{args.run} is not a conditional run; drop --label.")
+    samples = api.sample(args.run, args.n, seed=args.seed, ema=not args.no_ema)
+    path = api.save_samples(samples, args.out)
+    print(f"wrote {len(samples)} samples {tuple(samples.shape)} {samples.dtype} to {path}")
+
+
+def _cmd_list(args: argparse.Namespace) -> None:
+    from gankit.config import Config
+    from gankit.data import DATASETS
+    from gankit.losses import LOSSES
+    from gankit.networks import NETWORKS
+    from gankit.noise import PRIORS
+    from gankit.presets import PRESETS
+    from gankit.variants import VARIANTS
+
+    if args.keys:
+        cfg = Config()
+        for section in dataclasses.fields(cfg):
+            if not dataclasses.is_dataclass(getattr(cfg, section.name)):
+                continue
+            for f in dataclasses.fields(getattr(cfg, section.name)):
+                value = getattr(getattr(cfg, section.name), f.name)
+                print(f"{section.name}.{f.name:<18} {str(f.type):<14} default {value!r}")
+        return
+    print("presets:")
+    for name, p in PRESETS.items():
+        print(f"  {name:<16} {p.description}")
+    for title, names in (
+        ("variants", VARIANTS.names()),
+        ("datasets", DATASETS.names()),
+        ("losses", LOSSES.names()),
+        ("networks", NETWORKS.names()),
+        ("noise priors", list(PRIORS)),
+    ):
+        print(f"{title}: {', '.join(names)}")
+    print("config keys: `gankit list --keys`")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="gankit", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    p = sub.add_parser("train", help="train a preset into a new run directory")
+    p.add_argument("preset", help="a preset name (see `gankit list`)")
+    p.add_argument("--out", required=True, help="the run directory to create")
+    length = p.add_mutually_exclusive_group()
+    length.add_argument("--steps", type=int, help="generator steps in total")
+    length.add_argument("--epochs", type=float, help="passes over the data")
+    p.add_argument("--seed", type=int)
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a config key, e.g. --set train.lr_g=1e-4 (repeatable)",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_train)
+
+    p = sub.add_parser("resume", help="continue a run from its newest checkpoint")
+    p.add_argument("run")
+    p.add_argument("--steps", type=int, help="train to this many steps in total")
+    p.add_argument("--quiet", action="store_true")
+    p.set_defaults(func=_cmd_resume)
+
+    p = sub.add_parser("sample", help="draw samples from a run's generator")
+    p.add_argument("run")
+    p.add_argument("--n", type=int, default=64)
+    p.add_argument("--out", required=True, help="FILE.npy, FILE.png (a grid) or DIR/ (PNGs)")
+    p.add_argument("--seed", type=int)
+    p.add_argument("--label", type=int, help="class to generate (conditional runs)")
+    p.add_argument("--no-ema", action="store_true", help="use the raw G, not its EMA")
+    p.set_defaults(func=_cmd_sample)
+
+    p = sub.add_parser("list", help="list presets, variants, datasets, losses, ...")
+    p.add_argument("--keys", action="store_true", help="list every config key")
+    p.set_defaults(func=_cmd_list)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    try:
+        args.func(args)
+    except GankitError as exc:
+        print(f"gankit: error: {exc}", file=sys.stderr)
+        return EXIT_USER_ERROR
+    except KeyboardInterrupt:
+        print("gankit: interrupted", file=sys.stderr)
+        return 130
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

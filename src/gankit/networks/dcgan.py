@@ -1,0 +1,81 @@
+"""DCGAN generator and discriminator (Radford et al. 2015, Sec. 3 and Fig. 1).
+
+Guidelines followed: strided convolutions in D and fractionally-strided (transposed)
+convolutions in G instead of pooling; BatchNorm in both, except G's output and D's input layer;
+ReLU in G with tanh output; LeakyReLU(0.2) in D; no fully connected hidden layers;
+N(0, 0.02) initialisation.
+
+Image side S must be s0 * 2**n with s0 in {4, 7}: 8, 16, 32, 64, 128 (s0=4) and 28 (s0=7),
+so MNIST-sized images need no padding. G projects z to s0 x s0 and doubles n times.
+"""
+
+from __future__ import annotations
+
+from torch import Tensor, nn
+
+from gankit.errors import ConfigError
+from gankit.networks.base import NETWORKS
+from gankit.nn.init import dcgan_init
+
+
+def dcgan_levels(image_size: int) -> tuple[int, int]:
+    """(s0, n) with image_size = s0 * 2**n, s0 in {4, 7} and n >= 1."""
+    for s0 in (4, 7):
+        n, side = 0, image_size
+        while side > s0 and side % 2 == 0:
+            side, n = side // 2, n + 1
+        if side == s0 and n >= 1:
+            return s0, n
+    raise ConfigError(
+        f"DCGAN cannot make {image_size}x{image_size} images; use a side of 4*2^n or 7*2^n "
+        "(8, 16, 28, 32, 64, 128): set data.image_size."
+    )
+
+
+@NETWORKS.register("dcgan_g")
+class DCGANGenerator(nn.Module):
+    def __init__(self, z_dim: int, image_size: int, channels: int, width: int = 64):
+        super().__init__()
+        s0, n = dcgan_levels(image_size)
+        self.z_dim, self.out_shape = z_dim, (channels, image_size, image_size)
+        ch = width * 2 ** (n - 1)  # widest at the lowest resolution, halving as it grows
+        layers: list[nn.Module] = [
+            nn.ConvTranspose2d(z_dim, ch, s0, 1, 0, bias=False),  # (N, z, 1, 1) -> (N, ch, s0, s0)
+            nn.BatchNorm2d(ch),
+            nn.ReLU(True),
+        ]
+        for _ in range(n - 1):
+            layers += [
+                nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),  # doubles H and W
+                nn.BatchNorm2d(ch // 2),
+                nn.ReLU(True),
+            ]
+            ch //= 2
+        layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]
+        self.net = nn.Sequential(*layers)
+        dcgan_init(self)
+
+    def forward(self, z: Tensor) -> Tensor:
+        return self.net(z.view(z.shape[0], self.z_dim, 1, 1))
+
+
+@NETWORKS.register("dcgan_d")
+class DCGANDiscriminator(nn.Module):
+    def __init__(self, image_size: int, channels: int, width: int = 64):
+        super().__init__()
+        s0, n = dcgan_levels(image_size)
+        ch = width
+        layers: list[nn.Module] = [nn.Conv2d(channels, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        for _ in range(n - 1):
+            layers += [
+                nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False),  # halves H and W
+                nn.BatchNorm2d(ch * 2),
+                nn.LeakyReLU(0.2, True),
+            ]
+            ch *= 2
+        self.features = nn.Sequential(*layers)  # (N, ch, s0, s0): reused by feature extractors
+        self.head = nn.Conv2d(ch, 1, s0, 1, 0)  # one logit per image
+        dcgan_init(self)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.head(self.features(x)).flatten()  # (N,) logits

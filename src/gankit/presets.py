@@ -1,0 +1,109 @@
+"""Named starting configurations. Each is a set of overrides on the defaults of Config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from gankit.config import Config, apply_overrides
+from gankit.errors import ConfigError
+from gankit.registry import close_matches
+
+
+@dataclass(frozen=True)
+class Preset:
+    description: str
+    overrides: dict[str, Any]
+
+
+_TOY = {
+    "train.variant": "gan",
+    "model.z_dim": 2,
+    "model.hidden": 128,
+    "model.layers": 3,
+    "train.batch_size": 256,
+    "train.lr_g": 1e-3,
+    "train.lr_d": 1e-3,
+    "log.sample_every": 250,
+    "log.stats_every": 50,
+}
+_DCGAN_28 = {
+    "train.variant": "dcgan",
+    "model.z_dim": 64,
+    "model.g_channels": 64,
+    "model.d_channels": 64,
+    "train.batch_size": 128,
+    "train.lr_g": 2e-4,
+    "train.lr_d": 2e-4,
+    "log.sample_every": 0,
+    "log.checkpoint_every": 500,
+}
+
+PRESETS: dict[str, Preset] = {
+    "toy-sine": Preset(
+        "MLP GAN on x2 = sin(x1), x1 ~ U[0, 2pi] (lecture 002)",
+        {**_TOY, "data.name": "sine", "train.steps": 3000},
+    ),
+    "toy-ring": Preset(
+        "MLP GAN on 8 Gaussians on the unit circle (std 0.01)",
+        {**_TOY, "data.name": "ring", "train.steps": 3000},
+    ),
+    "toy-grid": Preset(
+        "MLP GAN on 25 Gaussians on a 5x5 grid (std 0.05)",
+        {**_TOY, "data.name": "grid", "train.steps": 5000},
+    ),
+    "toy-spiral": Preset(
+        "MLP GAN on a noisy 2-D spiral", {**_TOY, "data.name": "spiral", "train.steps": 3000}
+    ),
+    "dcgan-digits": Preset(
+        "DCGAN on scikit-learn's 8x8 digits upsampled to 16x16 (embedded data, CPU minutes)",
+        {
+            **_DCGAN_28,
+            "data.name": "digits",
+            "data.image_size": 16,
+            "model.z_dim": 32,
+            "model.g_channels": 32,
+            "model.d_channels": 32,
+            "train.batch_size": 64,
+            "train.steps": 2000,
+            "log.sample_every": 100,
+        },
+    ),
+    "dcgan-fashion": Preset(
+        "DCGAN on Fashion-MNIST 28x28",
+        {**_DCGAN_28, "data.name": "fashion-mnist", "train.steps": 2340},
+    ),
+    "dcgan-mnist": Preset(
+        "DCGAN on MNIST 28x28", {**_DCGAN_28, "data.name": "mnist", "train.steps": 2340}
+    ),
+    "dcgan-folder": Preset(
+        "DCGAN on your own folder of images: --set data.root=DIR (64x64 RGB by default)",
+        {
+            **_DCGAN_28,
+            "data.name": "folder",
+            "data.image_size": 64,
+            "data.channels": 3,
+            "train.batch_size": 64,
+            "train.steps": 5000,
+            "log.sample_every": 250,
+        },
+    ),
+}
+
+
+def preset_config(name: str, overrides: list[str] | dict[str, Any] | None = None) -> Config:
+    """The config of preset ``name`` with ``overrides`` applied (strictly checked)."""
+    if name not in PRESETS:
+        raise ConfigError(
+            f"unknown preset {name!r}.{close_matches(name, list(PRESETS))} "
+            "Run `gankit list` to see the presets."
+        )
+    cfg = Config(preset=name)
+    apply_overrides(cfg, PRESETS[name].overrides)
+    apply_overrides(cfg, overrides)
+    if cfg.data.name in ("folder", "array") and not cfg.data.root:
+        raise ConfigError(
+            f"preset {name!r} trains on your own data: add "
+            "--set data.root=PATH (a folder of images or a .npy/.npz file)."
+        )
+    return cfg

@@ -1,0 +1,324 @@
+"""The one training loop (DESIGN principle 2) for every variant.
+
+Per training step, each phase of the variant runs ``repeat`` times in a row (k discriminator
+updates, then one generator update: Goodfellow et al. 2014, Algorithm 1). For each update the
+loop freezes every network the phase does not train, asks the variant for its named loss
+terms, and does zero_grad / backward / step itself. Losses are summed as tensors and read back
+only when a stats record is written, so the loop does not wait on the device every step.
+"""
+
+from __future__ import annotations
+
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from gankit import viz
+from gankit.config import Config
+from gankit.data import Dataset, from_unit_range, load_dataset
+from gankit.errors import CheckpointError, TrainingError
+from gankit.networks import network_spec
+from gankit.noise import NoisePrior
+from gankit.runs import RunDir, prefixed
+from gankit.training.batcher import Batcher
+from gankit.training.checkpoint import optimizer_state, restore_optimizer
+from gankit.training.ema import EMA
+from gankit.variants import VARIANTS, Phase, StepContext
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(name)
+
+
+def load_run_data(cfg: Config) -> Dataset:
+    d = cfg.data
+    return load_dataset(
+        d.name,
+        root=d.root,
+        split=d.split,
+        image_size=d.image_size,
+        channels=d.channels,
+        n_samples=d.n_samples,
+        seed=cfg.train.seed,
+        download=d.download,
+    )
+
+
+class Trainer:
+    """Builds a run from its config and trains it; also resumes it from its last checkpoint."""
+
+    def __init__(self, cfg: Config, run: RunDir, data: Dataset | None = None):
+        self.cfg, self.run = cfg, run
+        t = cfg.train
+        if t.deterministic:
+            torch.use_deterministic_algorithms(True)
+        torch.manual_seed(t.seed)  # network initialisation
+        self.device = resolve_device(t.device)
+        self.data = data if data is not None else load_run_data(cfg)
+        self.variant = VARIANTS.get(t.variant)()
+        self.nets = {k: v.to(self.device) for k, v in self.variant.build(cfg, self.data).items()}
+        self.phases: list[Phase] = self.variant.phases(cfg, self.nets)
+        self.optimizers = {
+            p.name: torch.optim.Adam(
+                [q for m in p.modules for q in self.nets[m].parameters()], lr=p.lr, betas=p.betas
+            )
+            for p in self.phases
+        }
+        gkey = self.variant.generator_key
+        self.ema = EMA(self.nets[gkey], t.ema) if t.ema > 0 else None
+        self.prior = NoisePrior(cfg.model.prior, cfg.model.z_dim, cfg.model.prior_df)
+        self.noise_rng = torch.Generator(device=self.device).manual_seed(t.seed + 1)
+        fixed_rng = torch.Generator(device=self.device).manual_seed(t.seed + 3)
+        self.fixed_z = self.prior.sample(cfg.log.n_fixed, fixed_rng, self.device)
+        x = self.data.x.to(self.device)
+        y = None if self.data.y is None else self.data.y.to(self.device)
+        self.batcher = Batcher(x, y, t.batch_size, seed=t.seed + 2)
+        self.step = 0
+        self.last_grid_epoch = -1
+        self._sums: dict[str, Tensor] = {}  # running sums of logged values since the last record
+        self._counts: dict[str, int] = {}
+
+    # --- schedule ------------------------------------------------------------------------
+    @property
+    def data_batches_per_step(self) -> int:
+        return sum(p.repeat for p in self.phases if p.uses_data)
+
+    def steps_for_epochs(self, epochs: float) -> int:
+        """Generator steps that make ``epochs`` passes over the data."""
+        per_epoch = max(1, self.batcher.batches_per_epoch // max(1, self.data_batches_per_step))
+        return max(1, int(math.ceil(epochs * per_epoch)))
+
+    # --- one step ------------------------------------------------------------------------
+    def _set_trainable(self, modules: list[str]) -> None:
+        for name, net in self.nets.items():
+            net.requires_grad_(name in modules)
+
+    def _sample_z(self, n: int) -> Tensor:
+        return self.prior.sample(n, self.noise_rng, self.device)
+
+    def train_step(self) -> None:
+        for phase in self.phases:
+            self._set_trainable(phase.modules)
+            opt = self.optimizers[phase.name]
+            for _ in range(phase.repeat):
+                real, labels = self.batcher.next() if phase.uses_data else (None, None)
+                ctx = StepContext(
+                    self.nets, real, labels, self.cfg.train.batch_size, self.step, self._sample_z
+                )
+                opt.zero_grad(set_to_none=True)
+                terms = phase.loss(ctx)
+                total = sum(terms.values())
+                total.backward()
+                opt.step()
+                self._accumulate({f"loss/{k}": v.detach() for k, v in terms.items()})
+                self._accumulate(ctx.logs)
+        if self.ema is not None:
+            self.ema.update(self.nets[self.variant.generator_key])
+        self.step += 1
+
+    def _accumulate(self, values: dict[str, Tensor]) -> None:
+        for k, v in values.items():
+            self._sums[k] = self._sums[k] + v if k in self._sums else v.clone()
+            self._counts[k] = self._counts.get(k, 0) + 1
+
+    # --- outputs --------------------------------------------------------------------------
+    def _flush_stats(self, elapsed: float, steps_done: int) -> dict[str, Any]:
+        # Means over all updates since the last record; the one device sync happens here.
+        record: dict[str, Any] = {
+            "step": self.step,
+            "epoch": round(
+                self.batcher.epoch + self.batcher.position / max(1, len(self.batcher.x)), 4
+            ),
+        }
+        for k, v in self._sums.items():
+            record[k] = float(v.item()) / self._counts[k]
+        bad = [k for k, v in record.items() if isinstance(v, float) and not math.isfinite(v)]
+        if bad:
+            raise TrainingError(
+                f"non-finite {', '.join(bad)} by step {self.step}; training stopped and the last "
+                "good checkpoint is kept. Lower train.lr_d / train.lr_g or check the data."
+            )
+        record["sec_per_step"] = elapsed / max(1, steps_done)
+        self.run.append_stats(record)
+        self._sums, self._counts = {}, {}
+        return record
+
+    def _sampling_net(self) -> nn.Module:
+        return self.ema.module if self.ema is not None else self.nets[self.variant.generator_key]
+
+    @torch.no_grad()
+    def write_samples(self) -> None:
+        """The fixed-noise grid (images) or the real/fake/contour frame (2-D vectors)."""
+        net = self._sampling_net()
+        was_training = net.training
+        net.eval()
+        fake = net(self.fixed_z)
+        net.train(was_training)
+        name = f"step_{self.step:08d}.png"
+        if self.data.kind == "image":
+            self.run.samples_dir.mkdir(exist_ok=True)
+            viz.image_grid(from_unit_range(fake).cpu().numpy()).save(self.run.samples_dir / name)
+        elif self.data.shape == (2,) and self.cfg.log.toy_frames:
+            self._write_toy_frame(name)
+
+    @torch.no_grad()
+    def _write_toy_frame(self, name: str) -> None:
+        real = self.data.x[:1000].numpy()
+        fake = (
+            self._sampling_net()(
+                self.prior.sample(
+                    1000,
+                    torch.Generator(device=self.device).manual_seed(self.cfg.train.seed + 4),
+                    self.device,
+                )
+            )
+            .cpu()
+            .numpy()
+        )
+        x0, x1, y0, y1 = viz.toy_bounds(real)
+        xs, ys = np.meshgrid(np.linspace(x0, x1, 80), np.linspace(y0, y1, 80))
+        grid = torch.tensor(
+            np.stack([xs.ravel(), ys.ravel()], 1), dtype=torch.float32, device=self.device
+        )
+        D = self.nets["D"]
+        was_training = D.training
+        D.eval()
+        prob = torch.sigmoid(self.variant.discriminate(self.nets, grid)).cpu().numpy()
+        D.train(was_training)
+        self.run.frames_dir.mkdir(exist_ok=True)
+        viz.toy_frame(
+            real, fake, xs, ys, prob.reshape(xs.shape), self.step, self.run.frames_dir / name
+        )
+
+    def _grid_due(self) -> bool:
+        every = self.cfg.log.sample_every
+        if every:
+            return self.step % every == 0
+        return self.batcher.epoch > self.last_grid_epoch
+
+    def write_summary_pictures(self) -> None:
+        """GIFs of the grids / frames and the loss plot, all read back from the run directory."""
+        for folder, gif in (
+            (self.run.samples_dir, "progress.gif"),
+            (self.run.frames_dir, "progress.gif"),
+        ):
+            frames = sorted(folder.glob("step_*.png")) if folder.is_dir() else []
+            if frames:
+                viz.save_gif(frames, folder / gif)
+        viz.loss_plot(self.run.read_stats(), self.run.path / "losses.png")
+
+    # --- checkpoints ------------------------------------------------------------------------
+    def state(self) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        tensors: dict[str, Tensor] = {}
+        for name, net in self.nets.items():
+            tensors.update({f"{name}.{k}": v for k, v in net.state_dict().items()})
+        if self.ema is not None:
+            tensors.update({f"G_ema.{k}": v for k, v in self.ema.module.state_dict().items()})
+        opt_meta = {}
+        for name, opt in self.optimizers.items():
+            t, m = optimizer_state(opt)
+            tensors.update({f"opt.{name}.{k}": v for k, v in t.items()})
+            opt_meta[name] = m
+        batch_meta, batch_tensors = self.batcher.state()
+        tensors.update({f"batcher.{k}": v for k, v in batch_tensors.items()})
+        tensors["rng.noise"] = self.noise_rng.get_state()
+        tensors["rng.torch"] = torch.get_rng_state()
+        meta = {
+            "config": self.cfg.to_dict(),
+            "networks": {k: network_spec(v) for k, v in self.nets.items()},
+            "optimizers": opt_meta,
+            "batcher": batch_meta,
+            "last_grid_epoch": self.last_grid_epoch,
+            "data_kind": self.data.kind,
+            "data_shape": list(self.data.shape),
+            "num_classes": self.data.num_classes if self.variant.conditional else None,
+            "data_fingerprint": self.data.fingerprint(),
+        }
+        return tensors, meta
+
+    def save_checkpoint(self) -> Path:
+        for name, net in self.nets.items():
+            if not all(torch.isfinite(p).all() for p in net.parameters()):
+                raise TrainingError(
+                    f"{name} has non-finite weights at step {self.step}; not "
+                    "overwriting the last good checkpoint. Lower the learning rate."
+                )
+        tensors, meta = self.state()
+        return self.run.save_checkpoint(self.step, tensors, meta, self.cfg.log.keep_checkpoints)
+
+    def load_state(self, tensors: dict[str, Tensor], meta: dict[str, Any], step: int) -> None:
+        try:
+            for name, net in self.nets.items():
+                net.load_state_dict(prefixed(tensors, name))
+            if self.ema is not None:
+                self.ema.module.load_state_dict(prefixed(tensors, "G_ema"))
+            for name, opt in self.optimizers.items():
+                restore_optimizer(opt, prefixed(tensors, f"opt.{name}"), meta["optimizers"][name])
+        except (RuntimeError, KeyError, ValueError) as exc:
+            raise CheckpointError(
+                f"the checkpoint does not match this run's networks: {exc}"
+            ) from None
+        self.batcher.restore(meta["batcher"], prefixed(tensors, "batcher"))
+        self.noise_rng.set_state(tensors["rng.noise"].to(torch.uint8))
+        torch.set_rng_state(tensors["rng.torch"].to(torch.uint8))
+        self.last_grid_epoch = int(meta.get("last_grid_epoch", -1))
+        self.step = step
+
+    # --- the loop ---------------------------------------------------------------------------
+    def train(self, to_step: int) -> dict[str, Any]:
+        """Train until ``self.step == to_step``; returns the last stats record."""
+        log = self.cfg.log
+        if self.step == 0 and to_step > 0:
+            self.write_samples()  # the untrained generator: first frame of the progress figure
+            self.last_grid_epoch = self.batcher.epoch
+        bar = None
+        if log.progress and to_step > self.step:
+            from tqdm import tqdm
+
+            bar = tqdm(
+                total=to_step,
+                initial=self.step,
+                desc=self.cfg.preset,
+                unit="step",
+                file=sys.stderr,
+                mininterval=0.5,
+                dynamic_ncols=True,
+            )
+        record: dict[str, Any] = {}
+        t0, steps_since = time.perf_counter(), 0
+        try:
+            while self.step < to_step:
+                self.train_step()
+                steps_since += 1
+                last = self.step == to_step
+                if self.step % log.stats_every == 0 or last:
+                    record = self._flush_stats(time.perf_counter() - t0, steps_since)
+                    t0, steps_since = time.perf_counter(), 0
+                    if bar is not None:
+                        bar.set_postfix(
+                            {
+                                k.removeprefix("loss/"): f"{v:.3f}"
+                                for k, v in record.items()
+                                if k.startswith(("loss/", "D("))
+                            }
+                        )
+                if self._grid_due() or last:
+                    self.write_samples()
+                    self.last_grid_epoch = self.batcher.epoch
+                if self.step % log.checkpoint_every == 0 or last:
+                    self.save_checkpoint()
+                if bar is not None:
+                    bar.update(1)
+        finally:
+            if bar is not None:
+                bar.close()
+        self.write_summary_pictures()
+        return record

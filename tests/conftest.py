@@ -1,0 +1,42 @@
+"""Shared fixtures: tiny, fast configurations of the real presets."""
+
+from __future__ import annotations
+
+import pytest
+
+from gankit.presets import preset_config
+
+# Small enough that a few dozen steps take well under a second on 2 cores.
+TINY_TOY = {
+    "data.n_samples": 2048,
+    "model.hidden": 16,
+    "model.layers": 2,
+    "train.batch_size": 64,
+    "log.progress": False,
+    "log.toy_frames": False,
+    "log.stats_every": 5,
+    "log.sample_every": 10,
+    "log.checkpoint_every": 10,
+}
+TINY_DCGAN = {
+    "data.image_size": 8,
+    "model.z_dim": 8,
+    "model.g_channels": 8,
+    "model.d_channels": 8,
+    "train.batch_size": 32,
+    "log.progress": False,
+    "log.stats_every": 5,
+    "log.sample_every": 10,
+    "log.checkpoint_every": 10,
+    "log.n_fixed": 16,
+}
+
+
+@pytest.fixture
+def toy_cfg():
+    return lambda **kw: preset_config("toy-ring", {**TINY_TOY, **kw})
+
+
+@pytest.fixture
+def digits_cfg():
+    return lambda **kw: preset_config("dcgan-digits", {**TINY_DCGAN, **kw})
