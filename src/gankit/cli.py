@@ -16,6 +16,10 @@ from gankit.errors import GankitError
 
 EXIT_USER_ERROR = 2
 
+# Modules that add their own subcommands: each defines add_commands(subparsers), whose
+# parsers set `func`. Keeps command groups (eval, diagnose, dashboard, ...) in their own files.
+COMMAND_MODULES: tuple[str, ...] = ()
+
 
 def _cmd_train(args: argparse.Namespace) -> None:
     run = api.train(
@@ -134,6 +138,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("list", help="list presets, variants, datasets, losses, ...")
     p.add_argument("--keys", action="store_true", help="list every config key")
     p.set_defaults(func=_cmd_list)
+
+    import importlib
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_commands(sub)
     return parser
 
 

@@ -52,6 +52,19 @@ def load_run_data(cfg: Config) -> Dataset:
     )
 
 
+class Callback:
+    """Something that watches training: metrics every N steps, failure diagnostics, ...
+
+    ``on_record`` sees each stats record before it is written and may add keys to it.
+    """
+
+    def on_record(self, trainer: Trainer, record: dict[str, Any]) -> None:
+        pass
+
+    def on_train_end(self, trainer: Trainer) -> None:
+        pass
+
+
 class Trainer:
     """Builds a run from its config and trains it; also resumes it from its last checkpoint."""
 
@@ -83,6 +96,7 @@ class Trainer:
         self.batcher = Batcher(x, y, t.batch_size, seed=t.seed + 2)
         self.step = 0
         self.last_grid_epoch = -1
+        self.callbacks: list[Callback] = []  # metrics, diagnostics, ... (see Callback)
         self._sums: dict[str, Tensor] = {}  # running sums of logged values since the last record
         self._counts: dict[str, int] = {}
 
@@ -147,6 +161,8 @@ class Trainer:
                 "good checkpoint is kept. Lower train.lr_d / train.lr_g or check the data."
             )
         record["sec_per_step"] = elapsed / max(1, steps_done)
+        for cb in self.callbacks:
+            cb.on_record(self, record)
         self.run.append_stats(record)
         self._sums, self._counts = {}, {}
         return record
@@ -320,5 +336,7 @@ class Trainer:
         finally:
             if bar is not None:
                 bar.close()
+        for cb in self.callbacks:
+            cb.on_train_end(self)
         self.write_summary_pictures()
         return record

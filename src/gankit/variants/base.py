@@ -27,6 +27,7 @@ class StepContext:
     batch_size: int
     step: int
     sample_z: Callable[[int], Tensor]  # draws z ~ p_z from the run's saved noise stream
+    rng: torch.Generator | None = None  # the same saved stream, for labels, codes, masks
     logs: dict[str, Tensor] = field(default_factory=dict)  # detached values to record
 
     def log(self, name: str, value: Tensor) -> None:
