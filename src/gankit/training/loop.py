@@ -245,6 +245,7 @@ class Trainer:
             opt_meta[name] = m
         batch_meta, batch_tensors = self.batcher.state()
         tensors.update({f"batcher.{k}": v for k, v in batch_tensors.items()})
+        tensors.update({f"variant.{k}": v for k, v in self.variant.state().items()})
         tensors["rng.noise"] = self.noise_rng.get_state()
         tensors["rng.torch"] = torch.get_rng_state()
         meta = {
@@ -282,6 +283,7 @@ class Trainer:
             raise CheckpointError(
                 f"the checkpoint does not match this run's networks: {exc}"
             ) from None
+        self.variant.load_state(prefixed(tensors, "variant"))
         self.batcher.restore(meta["batcher"], prefixed(tensors, "batcher"))
         self.noise_rng.set_state(tensors["rng.noise"].to(torch.uint8))
         torch.set_rng_state(tensors["rng.torch"].to(torch.uint8))

@@ -63,6 +63,14 @@ class Variant:
     def phases(self, cfg: Config, nets: dict[str, nn.Module]) -> list[Phase]:
         raise NotImplementedError
 
+    def state(self) -> dict[str, Tensor]:
+        """Tensors the variant keeps between steps (trick state such as historical averages),
+        saved in every checkpoint under ``variant.`` so that resume continues exactly."""
+        return {}
+
+    def load_state(self, tensors: dict[str, Tensor]) -> None:
+        """Restore what :meth:`state` returned."""
+
     def discriminate(self, nets: dict[str, nn.Module], x: Tensor) -> Tensor:
         """D's logits for ``x``; used for the 2-D contour frames and diagnostics."""
         return nets["D"](x)
