@@ -32,6 +32,7 @@ demo: venv
 	@echo "pictures: $(DEMO_OUT)/samples/progress.gif  $(DEMO_OUT)/final_samples.png  $(DEMO_OUT)/losses.png"
 
 test: venv
+	sh scripts/install-test-deps.sh
 	$(PY) -m pytest tests
 
 lint: venv

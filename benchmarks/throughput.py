@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import resource
 import statistics
 import tempfile
 import time
@@ -61,6 +62,27 @@ def plain_loop(G, D, data, batch_size, z_dim, lr=2e-4, betas=(0.5, 0.999)):
     return step
 
 
+def matmul_peak_flops(n: int = 2048, repeats: int = 5) -> float:
+    """The machine's measured fp32 matrix-multiply rate (FLOP/s): the ceiling to compare to."""
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - t0)
+    return 2 * n**3 / best
+
+
+def step_flops(step) -> int:
+    """FLOPs of one training step (forward + backward), counted by torch's FlopCounterMode."""
+    from torch.utils.flop_counter import FlopCounterMode
+
+    with FlopCounterMode(display=False) as counter:
+        step()
+    return counter.get_total_flops()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--preset", default="dcgan-fashion")
@@ -70,6 +92,13 @@ def main() -> None:
     ap.add_argument("--steps", type=int, default=10, help="steps per timed round")
     ap.add_argument("--rounds", type=int, default=7)
     ap.add_argument("--threads", type=int, default=0, help="torch threads (0: default)")
+    ap.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="config overrides for the gankit side, e.g. train.precision=bf16",
+    )
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
@@ -111,6 +140,8 @@ def main() -> None:
                 t0 = time.perf_counter()
                 fn()
                 out.append((time.perf_counter() - t0) / args.steps)
+        flops = step_flops(plain)
+    peak = matmul_peak_flops()
     lib, base = statistics.median(t_lib), statistics.median(t_plain)
     imgs = args.batch_size * 3  # images through D per step: real + fake (D step) + fake (G)
     print(
@@ -120,6 +151,13 @@ def main() -> None:
     print(f"  plain loop : {base * 1000:7.1f} ms/step  ({imgs / base:7.0f} img/s through D)")
     print(f"  gankit     : {lib * 1000:7.1f} ms/step  ({imgs / lib:7.0f} img/s through D)")
     print(f"  speed ratio gankit / plain = {base / lib:.3f}x")
+    print(
+        f"  one step = {flops / 1e9:.2f} GFLOP; gankit achieves {flops / lib / 1e9:.1f} GFLOP/s, "
+        f"{100 * flops / lib / peak:.0f}% of the measured fp32 matmul peak "
+        f"({peak / 1e9:.0f} GFLOP/s)"
+    )
+    peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    print(f"  peak resident memory of this process: {peak_rss:.0f} MiB")
 
 
 if __name__ == "__main__":

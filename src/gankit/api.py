@@ -88,18 +88,23 @@ def resume(
 
 
 def sample(
-    run_dir: str | os.PathLike, n: int, seed: int | None = None, ema: bool = True
+    run_dir: str | os.PathLike,
+    n: int,
+    seed: int | None = None,
+    ema: bool = True,
+    label: int | None = None,
 ) -> np.ndarray:
     """``n`` samples in the `gankit sample` layout.
 
-    Images: uint8 (N, C, H, W) on 0..255. Vectors: float32 (N, D).
+    Images: uint8 (N, C, H, W) on 0..255. Vectors: float32 (N, D). ``label`` asks a
+    conditional run for one class (0..K-1); other runs refuse it with a RunError.
     """
     from gankit.data import from_unit_range
 
     if n < 1:
         raise RunError(f"--n must be at least 1, got {n}.")
     G = load_generator(run_dir, ema=ema)
-    x = G.sample(n, seed=seed)
+    x = G.sample(n, seed=seed, label=label)
     if G.kind == "image":
         return from_unit_range(x).numpy()
     return x.numpy().astype(np.float32)

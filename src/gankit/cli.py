@@ -13,12 +13,18 @@ from pathlib import Path
 
 from gankit import api
 from gankit.errors import GankitError
+from gankit.training.guard import TrainingStopped
 
 EXIT_USER_ERROR = 2
 
 # Modules that add their own subcommands: each defines add_commands(subparsers), whose
 # parsers set `func`. Keeps command groups (eval, diagnose, dashboard, ...) in their own files.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "gankit.cli_dashboard",
+    "gankit.cli_eval",
+    "gankit.cli_latent",
+    "gankit.cli_diagnose",
+)
 
 
 def _cmd_train(args: argparse.Namespace) -> None:
@@ -56,13 +62,12 @@ def _report(path: Path) -> None:
 
 
 def _cmd_sample(args: argparse.Namespace) -> None:
-    if args.label is not None:
-        from gankit.runs import load_generator
+    if args.per_class:  # a row per class: gankit.cli_latent
+        from gankit.cli_latent import sample_per_class
 
-        G = load_generator(args.run)
-        if G.num_classes is None:
-            raise GankitError(f"{args.run} is not a conditional run; drop --label.")
-    samples = api.sample(args.run, args.n, seed=args.seed, ema=not args.no_ema)
+        return sample_per_class(args)
+    # a label on an unconditional run, or outside 0..K-1, is a one-line RunError
+    samples = api.sample(args.run, args.n, seed=args.seed, ema=not args.no_ema, label=args.label)
     path = api.save_samples(samples, args.out)
     print(f"wrote {len(samples)} samples {tuple(samples.shape)} {samples.dtype} to {path}")
 
@@ -71,6 +76,8 @@ def _cmd_list(args: argparse.Namespace) -> None:
     from gankit.config import Config
     from gankit.data import DATASETS
     from gankit.losses import LOSSES
+    from gankit.metrics.classifier import DOMAIN_DATASETS
+    from gankit.metrics.evaluate import METRIC_NAMES
     from gankit.networks import NETWORKS
     from gankit.noise import PRIORS
     from gankit.presets import PRESETS
@@ -94,8 +101,15 @@ def _cmd_list(args: argparse.Namespace) -> None:
         ("losses", LOSSES.names()),
         ("networks", NETWORKS.names()),
         ("noise priors", list(PRIORS)),
+        ("metrics", list(METRIC_NAMES)),
+        ("extractors", ["domain:" + d for d in DOMAIN_DATASETS] + ["inception[:WEIGHTS]", "raw"]),
     ):
         print(f"{title}: {', '.join(names)}")
+    from gankit.training.tricks import TRICKS
+
+    print("tricks (docs/tricks.md):")
+    for name, trick in TRICKS.items():
+        print(f"  {name:<25} {trick.keys:<40} {trick.reference}")
     print("config keys: `gankit list --keys`")
 
 
@@ -132,6 +146,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--out", required=True, help="FILE.npy, FILE.png (a grid) or DIR/ (PNGs)")
     p.add_argument("--seed", type=int)
     p.add_argument("--label", type=int, help="class to generate (conditional runs)")
+    p.add_argument(
+        "--per-class", action="store_true", help="a grid with one row of --n samples per class"
+    )
     p.add_argument("--no-ema", action="store_true", help="use the raw G, not its EMA")
     p.set_defaults(func=_cmd_sample)
 
@@ -150,6 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         args.func(args)
+    except TrainingStopped as exc:  # SIGINT / SIGTERM: a checkpoint was written first
+        print(f"gankit: {exc}", file=sys.stderr)
+        return exc.exit_code
     except GankitError as exc:
         print(f"gankit: error: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR

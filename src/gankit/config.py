@@ -40,6 +40,11 @@ class ModelConfig:
     layers: int = 3  # MLP hidden layers
     g_channels: int = 64  # DCGAN generator width (ngf in Radford et al. 2015)
     d_channels: int = 64  # DCGAN discriminator width (ndf)
+    # Conditional and structured-latent variants (cgan, acgan, infogan):
+    label_mode: str = "embed"  # how G and D see the class: embed, onehot or projection (D only)
+    embed_dim: int = 16  # size of the learned label embedding (label_mode embed / projection)
+    info_categorical: int = 10  # InfoGAN: values of its one categorical code (0: no such code)
+    info_continuous: int = 2  # InfoGAN: continuous codes, each ~ U(-1, 1)
 
 
 @dataclass
@@ -55,9 +60,15 @@ class TrainConfig:
     beta1: float = 0.5  # Adam betas as recommended by Radford et al. 2015
     beta2: float = 0.999
     ema: float = 0.0  # decay of an exponential moving average of G's weights; 0 turns it off
+    lr_decay: float = 0.0  # last fraction of train.steps over which both lrs fall linearly to 0
+    ac_weight: float = 1.0  # AC-GAN: weight of the class log-likelihood L_C (Odena et al. 2017)
+    info_weight: float = 1.0  # InfoGAN: lambda on the mutual-information bound L_I (Eq. 6)
     seed: int = 0
     deterministic: bool = False  # torch.use_deterministic_algorithms for bitwise reproducibility
     device: str = "auto"  # auto, cpu, cuda, cuda:1, ...
+    nan_policy: str = "stop"  # a NaN/Inf loss or gradient: stop, or rollback to a checkpoint
+    rollback_lr_factor: float = 0.5  # each rollback multiplies every learning rate by this
+    max_rollbacks: int = 3  # rollbacks allowed in one training session before it stops
 
 
 @dataclass
@@ -72,12 +83,58 @@ class LogConfig:
 
 
 @dataclass
+class EvalConfig:
+    metrics: str = ""  # comma list written to metrics.jsonl during training (fid,kid,...); "" = off
+    every: int = 0  # steps between evaluations (a multiple of log.stats_every); 0 = at the end
+    n: int = 2000  # generated samples per evaluation (and reference items at most)
+    extractor: str = "auto"  # auto, domain:DATASET, inception[:WEIGHTS], raw
+    reference: str = ""  # "" = the run's dataset (test split where there is one), or a spec
+
+
+@dataclass
+class TricksConfig:
+    """Stabilisation tricks (docs/tricks.md); each is off at its default."""
+
+    label_smoothing: float = 0.0  # one-sided: real target 1 - s (Salimans et al. 2016, Sec. 3.4)
+    soft_labels: float = 0.0  # targets ~ U[1 - w, 1] real, U[0, w] fake (Chintala et al. 2016)
+    label_flip: float = 0.0  # probability that a D target is swapped (noisy labels)
+    instance_noise: float = 0.0  # std of N(0, s^2) added to D's inputs (Sonderby et al. 2016)
+    instance_noise_schedule: str = "linear"  # anneal to 0: linear, cosine or exponential
+    instance_noise_steps: int = 0  # steps of the annealing; 0 = train.steps
+    minibatch_disc: bool = False  # minibatch discrimination in D (Salimans et al. 2016, 3.2)
+    mbd_kernels: int = 50  # its B: closeness features
+    mbd_dims: int = 5  # its C: dimension of each closeness
+    feature_matching: bool = False  # G matches D's mean features (Salimans et al. 2016, 3.1)
+    historical_averaging: float = 0.0  # weight of ||theta - mean past theta||^2 (ibid., 3.3)
+    vbn: int = 0  # virtual batch norm in G, reference batch size (ibid., 3.4); 0 = off
+    spectral_norm: bool = False  # spectral normalisation of D (Miyato et al. 2018)
+    pack: int = 1  # PacGAN: D judges packs of m samples (Lin et al. 2018)
+    unrolled_steps: int = 0  # G's loss looks K D-steps ahead (Metz et al. 2016)
+    gp_weight: float | None = None  # gradient penalty lambda; None: 10 for wgan-gp, else off
+    r1_weight: float = 0.0  # gamma of the R1 penalty on real data (Mescheder et al. 2018)
+    clip_value: float | None = None  # WGAN weight clipping c; None: 0.01 for wgan, else off
+
+
+@dataclass
+class DiagnoseConfig:
+    """Live failure-mode diagnostics (gankit.training.diagnostics), checked at each record."""
+
+    enabled: bool = True
+    n_samples: int = 512  # generated samples per check (diversity, modes covered)
+    patience: int = 3  # consecutive stats records a symptom must last before it is reported
+    warmup: int = 500  # steps before mode_collapse and non_convergence are judged
+
+
+@dataclass
 class Config:
     preset: str = "custom"
     data: DataConfig = field(default_factory=DataConfig)
     model: ModelConfig = field(default_factory=ModelConfig)
     train: TrainConfig = field(default_factory=TrainConfig)
     log: LogConfig = field(default_factory=LogConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+    tricks: TricksConfig = field(default_factory=TricksConfig)
+    diagnose: DiagnoseConfig = field(default_factory=DiagnoseConfig)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -230,3 +287,72 @@ def validate(cfg: Config) -> None:
         raise ConfigError("log.sample_every must be >= 0 (0 means once per epoch).")
     if cfg.model.prior not in ("normal", "uniform", "student_t"):
         raise ConfigError(f"model.prior={cfg.model.prior!r}; valid: normal, uniform, student_t.")
+    _validate_nan_policy(cfg)
+    _validate_tricks(cfg)
+    m = cfg.model
+    if m.label_mode not in ("embed", "onehot", "projection"):
+        raise ConfigError(f"model.label_mode={m.label_mode!r}; valid: embed, onehot, projection.")
+    if m.embed_dim < 1 or m.info_continuous < 0:
+        raise ConfigError("model.embed_dim must be >= 1 and model.info_continuous >= 0.")
+    if m.info_categorical < 0 or m.info_categorical == 1:  # a 1-valued code carries no information
+        raise ConfigError(
+            f"model.info_categorical={m.info_categorical} must be 0 (no code) or at least 2."
+        )
+    if cfg.train.ac_weight < 0 or cfg.train.info_weight < 0:
+        raise ConfigError("train.ac_weight and train.info_weight must be >= 0.")
+
+
+def _validate_tricks(cfg: Config) -> None:
+    """Ranges of the tricks and diagnose sections; combinations with losses are checked by
+    gankit.training.tricks when training starts."""
+    k, d = cfg.tricks, cfg.diagnose
+    for key in ("label_smoothing", "soft_labels", "label_flip"):
+        if not 0.0 <= getattr(k, key) < 0.5:
+            raise ConfigError(
+                f"tricks.{key}={getattr(k, key)} must be in [0, 0.5); 0.1 is typical."
+            )
+    nonneg = (
+        "instance_noise",
+        "historical_averaging",
+        "r1_weight",
+        "unrolled_steps",
+        "vbn",
+        "instance_noise_steps",
+    )
+    for key in nonneg:
+        if getattr(k, key) < 0:
+            raise ConfigError(f"tricks.{key}={getattr(k, key)} must be >= 0.")
+    for key in ("gp_weight", "clip_value"):
+        if getattr(k, key) is not None and getattr(k, key) < 0:
+            raise ConfigError(f"tricks.{key}={getattr(k, key)} must be >= 0 (or none).")
+    if k.instance_noise_schedule not in ("linear", "cosine", "exponential"):
+        raise ConfigError(
+            f"tricks.instance_noise_schedule={k.instance_noise_schedule!r}; "
+            "valid: linear, cosine, exponential."
+        )
+    if k.mbd_kernels < 1 or k.mbd_dims < 1:
+        raise ConfigError("tricks.mbd_kernels and tricks.mbd_dims must be at least 1.")
+    if not 0.0 <= cfg.train.lr_decay <= 1.0:
+        raise ConfigError(f"train.lr_decay={cfg.train.lr_decay} must be in [0, 1]; 0 = constant.")
+    if k.pack < 1:
+        raise ConfigError(f"tricks.pack={k.pack} must be at least 1 (1 = no packing).")
+    if cfg.train.batch_size % k.pack:
+        raise ConfigError(
+            f"train.batch_size={cfg.train.batch_size} is not a multiple of tricks.pack={k.pack}; "
+            "choose a batch size divisible by the pack degree."
+        )
+    if d.n_samples < 2 or d.patience < 1 or d.warmup < 0:
+        raise ConfigError("diagnose.n_samples >= 2, diagnose.patience >= 1, diagnose.warmup >= 0.")
+
+
+def _validate_nan_policy(cfg: Config) -> None:
+    t = cfg.train
+    if t.nan_policy not in ("stop", "rollback"):
+        raise ConfigError(f"train.nan_policy={t.nan_policy!r}; valid: stop, rollback.")
+    # a factor of 1 would replay the same steps at the same rates, and diverge the same way
+    if not 0.0 < t.rollback_lr_factor < 1.0:
+        raise ConfigError(
+            f"train.rollback_lr_factor={t.rollback_lr_factor} must be in (0, 1); 0.5 is typical."
+        )
+    if t.max_rollbacks < 0:
+        raise ConfigError(f"train.max_rollbacks={t.max_rollbacks} must be >= 0.")

@@ -39,6 +39,40 @@ _DCGAN_28 = {
     "log.checkpoint_every": 500,
 }
 
+# Conditional / structured-latent DCGANs (issue 5), sized for CPU minutes: widths 32, batch 64.
+# n_fixed = 100 makes the progress grid 10 wide: one class (or code value) per column.
+_COND_28 = {
+    "model.generator": "dcgan",
+    "model.discriminator": "dcgan",
+    "model.z_dim": 64,
+    "model.g_channels": 32,
+    "model.d_channels": 32,
+    "train.batch_size": 64,
+    "train.lr_g": 2e-4,
+    "train.lr_d": 2e-4,
+    "log.n_fixed": 100,
+    "log.sample_every": 0,
+    "log.checkpoint_every": 1000,
+}
+_CGAN_28 = {**_COND_28, "train.variant": "cgan", "model.label_mode": "projection"}
+_DIGITS_16 = {
+    "data.name": "digits",
+    "data.image_size": 16,
+    "model.z_dim": 32,
+    "log.sample_every": 250,
+}
+# Chen et al. 2016, Appendix C (MNIST): 62 noise dims, one 10-way and two U(-1, 1) codes,
+# lambda = 1, learning rates 2e-4 for D and 1e-3 for G.
+_INFOGAN_28 = {
+    **_COND_28,
+    "train.variant": "infogan",
+    "model.z_dim": 62,
+    "model.info_categorical": 10,
+    "model.info_continuous": 2,
+    "train.info_weight": 1.0,
+    "train.lr_g": 1e-3,
+}
+
 PRESETS: dict[str, Preset] = {
     "toy-sine": Preset(
         "MLP GAN on x2 = sin(x1), x1 ~ U[0, 2pi] (lecture 002)",
@@ -54,6 +88,20 @@ PRESETS: dict[str, Preset] = {
     ),
     "toy-spiral": Preset(
         "MLP GAN on a noisy 2-D spiral", {**_TOY, "data.name": "spiral", "train.steps": 3000}
+    ),
+    # issue 4: a vanilla setting that collapses, for `gankit diagnose` and the mode benchmark
+    "toy-ring-collapse": Preset(
+        "vanilla GAN that collapses on the ring: 256-d latent, Adam 1e-4, batch 512",
+        {
+            **_TOY,
+            "data.name": "ring",
+            "model.z_dim": 256,
+            "model.layers": 2,
+            "train.lr_g": 1e-4,
+            "train.lr_d": 1e-4,
+            "train.batch_size": 512,
+            "train.steps": 3000,
+        },
     ),
     "dcgan-digits": Preset(
         "DCGAN on scikit-learn's 8x8 digits upsampled to 16x16 (embedded data, CPU minutes)",
@@ -87,6 +135,44 @@ PRESETS: dict[str, Preset] = {
             "train.steps": 5000,
             "log.sample_every": 250,
         },
+    ),
+    "cgan-digits": Preset(
+        "conditional DCGAN G(z|y), projection D, on the 8x8 digits at 16x16 (Mirza 2014)",
+        {**_CGAN_28, **_DIGITS_16, "train.steps": 2000},
+    ),
+    "cgan-fashion": Preset(
+        "conditional DCGAN G(z|y), projection D (Miyato 2018), Fashion-MNIST; ~10 CPU minutes",
+        {**_CGAN_28, "data.name": "fashion-mnist", "train.steps": 6000},
+    ),
+    "cgan-mnist": Preset(
+        "conditional DCGAN G(z|y), projection D, on MNIST 28x28",
+        {**_CGAN_28, "data.name": "mnist", "train.steps": 6000},
+    ),
+    "cgan-folder": Preset(
+        "conditional DCGAN on your labelled folder (one subfolder per class): --set data.root=DIR",
+        {
+            **_CGAN_28,
+            "data.name": "folder",
+            "data.image_size": 64,
+            "data.channels": 3,
+            "model.g_channels": 64,
+            "model.d_channels": 64,
+            "model.z_dim": 100,
+            "train.steps": 5000,
+            "log.sample_every": 250,
+        },
+    ),
+    "acgan-fashion": Preset(
+        "AC-GAN: class-conditional G, D with an auxiliary classifier (Odena 2017), Fashion-MNIST",
+        {**_COND_28, "train.variant": "acgan", "data.name": "fashion-mnist", "train.steps": 6000},
+    ),
+    "infogan-fashion": Preset(
+        "InfoGAN, no labels: 10-way + 2 continuous codes (Chen 2016), Fashion-MNIST",
+        {**_INFOGAN_28, "data.name": "fashion-mnist", "train.steps": 6000},
+    ),
+    "infogan-digits": Preset(
+        "InfoGAN, no labels: 10-way + 2 continuous codes, on the 8x8 digits at 16x16",
+        {**_INFOGAN_28, **_DIGITS_16, "train.steps": 3000},
     ),
 }
 

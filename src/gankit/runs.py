@@ -17,6 +17,7 @@ loading a generator never needs the training code.
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import os
 import re
@@ -31,30 +32,61 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 
 from gankit.config import Config
-from gankit.errors import CheckpointError, ConfigError, RunError
+from gankit.errors import CheckpointError, ConfigError, GankitError, RunError
 from gankit.networks import build_network
+from gankit.networks.conditional import LatentLayout
 from gankit.noise import NoisePrior
 
 CHECKPOINT_FORMAT = "gankit-checkpoint-1"
+# What crafted JSON or values in a checkpoint raise while it is read (RecursionError: JSON
+# nested thousands deep; OverflowError: Infinity where a whole number belongs).
+_READ_ERRORS = (ValueError, KeyError, TypeError, IndexError, RecursionError, OverflowError)
 _CKPT_RE = re.compile(r"^ckpt_(\d{8})\.safetensors$")
 
 
-def atomic_write_bytes(path: Path, data: bytes) -> None:
+def one_line(exc: object) -> str:
+    """An exception's text on one line (torch's state-dict errors span several)."""
+    return " ".join(str(exc).split())
+
+
+def write_error(path: Path, exc: OSError, then: str = "run the command again") -> RunError:
+    """One line for a failed write: which directory, why, and that what was saved is intact."""
+    where = Path(path).parent
+    if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        problem, fix = f"no space left on the disk holding {where}", "free some space"
+    elif exc.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        problem = f"{where} is not writable ({exc.strerror})"
+        fix = "make it writable (or use another directory)"
+    else:
+        problem, fix = f"cannot write {path} ({exc.strerror or exc})", "fix the cause"
+    return RunError(
+        f"{problem}; files saved before are unchanged. {fix.capitalize()}, then {then}."
+    )
+
+
+def atomic_write_bytes(path: Path, data: bytes, then: str = "run the command again") -> None:
     """Write ``data`` to ``path`` so that a crash leaves either the old file or the new one.
 
-    Temporary file in the same directory, fsync, then rename (atomic on POSIX).
+    Temporary file in the same directory, fsync, then rename (atomic on POSIX). A failed write
+    (disk full, read-only directory) removes the temporary file, leaves ``path`` as it was and
+    raises RunError whose message ends with ``then`` (what to do once the disk is fixed).
     """
     path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    except OSError as exc:
+        raise write_error(path, exc, then) from None
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise write_error(path, exc, then) from None
         raise
     with contextlib.suppress(OSError):  # persist the rename itself
         dir_fd = os.open(path.parent, os.O_RDONLY)
@@ -133,12 +165,32 @@ class RunDir:
             ) from None
 
     # --- stats -----------------------------------------------------------------------------
+    @property
+    def _resume_hint(self) -> str:
+        return f"continue with `gankit resume {self.path}`"
+
     def append_stats(self, record: dict[str, Any]) -> None:
-        """Append one record as one line in one write, so a crash cannot interleave records."""
-        line = json.dumps(record, sort_keys=True) + "\n"
-        with open(self.stats_path, "a") as f:
-            f.write(line)
-            f.flush()
+        """Append one record as one line, so a crash cannot interleave records.
+
+        A failed append (disk full) cuts the file back to its old length: no partial record
+        stays behind for the next append to run into.
+        """
+        line = (json.dumps(record, sort_keys=True) + "\n").encode()
+        try:
+            fd = os.open(self.stats_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        except OSError as exc:
+            raise write_error(self.stats_path, exc, self._resume_hint) from None
+        try:
+            start = os.lseek(fd, 0, os.SEEK_END)
+            view = memoryview(line)
+            while view:  # os.write may write less than asked
+                view = view[os.write(fd, view) :]
+        except OSError as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, start)
+            raise write_error(self.stats_path, exc, self._resume_hint) from None
+        finally:
+            os.close(fd)
 
     def read_stats(self) -> list[dict[str, Any]]:
         """All complete records; a half-written last line (a crash mid-write) is skipped."""
@@ -155,9 +207,8 @@ class RunDir:
     def truncate_stats(self, step: int) -> None:
         """Drop records past ``step`` (written after the checkpoint a resume starts from)."""
         kept = [r for r in self.read_stats() if r.get("step", 0) <= step]
-        atomic_write_bytes(
-            self.stats_path, "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept).encode()
-        )
+        text = "".join(json.dumps(r, sort_keys=True) + "\n" for r in kept)
+        atomic_write_bytes(self.stats_path, text.encode(), self._resume_hint)
 
     # --- checkpoints -----------------------------------------------------------------------
     def checkpoint_paths(self) -> list[Path]:
@@ -177,9 +228,15 @@ class RunDir:
             metadata={"gankit": json.dumps(meta)},
         )
         path = self.checkpoints_dir / f"ckpt_{step:08d}.safetensors"
-        self.checkpoints_dir.mkdir(parents=True, exist_ok=True)
-        atomic_write_bytes(path, data)
-        for old in self.checkpoint_paths()[:-keep]:
+        try:
+            self.checkpoints_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise write_error(path, exc, self._resume_hint) from None
+        atomic_write_bytes(path, data, self._resume_hint)
+        # Temporary files left by a process killed mid-write (one writer per run: ours has
+        # just been renamed) would otherwise pile up, one checkpoint's size each.
+        stale = list(self.checkpoints_dir.glob(".ckpt_*.tmp"))
+        for old in self.checkpoint_paths()[:-keep] + stale:
             with contextlib.suppress(OSError):
                 old.unlink()
         return path
@@ -210,11 +267,16 @@ def read_checkpoint(path: Path) -> Checkpoint:
         header_len = int.from_bytes(raw[:8], "little")
         header = json.loads(raw[8 : 8 + header_len])
         meta = json.loads(header["__metadata__"]["gankit"])
-    except (OSError, SafetensorError, ValueError, KeyError, TypeError) as exc:
-        raise CheckpointError(f"{path} is damaged or not a gankit checkpoint ({exc}).") from None
+    except (*_READ_ERRORS, OSError, SafetensorError) as exc:
+        raise CheckpointError(
+            f"{path} is damaged or not a gankit checkpoint ({one_line(exc)})."
+        ) from None
     if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
         raise CheckpointError(f"{path} is not a {CHECKPOINT_FORMAT} file.")
-    return Checkpoint(path=Path(path), step=int(meta["step"]), tensors=tensors, meta=meta)
+    step = meta.get("step")
+    if isinstance(step, bool) or not isinstance(step, int) or step < 0:
+        raise CheckpointError(f"{path} has no valid step number; the file is damaged.")
+    return Checkpoint(path=Path(path), step=step, tensors=tensors, meta=meta)
 
 
 def prefixed(tensors: dict[str, torch.Tensor], prefix: str) -> dict[str, torch.Tensor]:
@@ -236,24 +298,107 @@ class Generator:
         kind: str,
         step: int,
         num_classes: int | None = None,
+        layout: LatentLayout | None = None,  # labels / latent codes G takes besides z
+        source: str = "this generator",  # named in error messages (the run directory)
     ):
         self.net, self.prior, self.kind, self.step = net.eval(), prior, kind, step
         self.num_classes = num_classes
+        self.layout = layout or LatentLayout(prior.z_dim, num_classes or 0)
+        self.source = source
 
     @property
     def device(self) -> torch.device:
         return next(self.net.parameters()).device
 
     @torch.no_grad()
-    def sample(self, n: int, seed: int | None = None, batch_size: int = 1000) -> torch.Tensor:
-        """``n`` samples as float32 on the CPU: images in [-1, 1] (N, C, H, W), vectors (N, D)."""
+    def sample(
+        self,
+        n: int,
+        seed: int | None = None,
+        batch_size: int = 1000,
+        label: int | None = None,
+        codes: dict[int, float] | None = None,
+    ) -> torch.Tensor:
+        """``n`` samples as float32 on the CPU: images in [-1, 1] (N, C, H, W), vectors (N, D).
+
+        Conditional runs draw labels uniformly unless ``label`` fixes the class; ``codes``
+        fixes latent codes by number ({code: value}, see ``layout.describe_codes()``).
+        """
+        codes = dict(codes or {})
+        self.layout.check(label, codes, self.source)
+        if label is not None:
+            codes[0] = label  # the class label is code 0 of a conditional run
         gen = torch.Generator(device=self.device)
         gen.manual_seed(seed) if seed is not None else gen.seed()
         out = []
         for start in range(0, n, batch_size):
-            z = self.prior.sample(min(batch_size, n - start), gen, self.device)
-            out.append(self.net(z).float().cpu())
+            m = min(batch_size, n - start)
+            out.append(self.generate(**self.layout.draw(m, self.prior, gen, self.device, codes)))
         return torch.cat(out) if out else torch.empty(0)
+
+    @torch.no_grad()
+    def generate(self, z: torch.Tensor, **inputs: torch.Tensor) -> torch.Tensor:
+        """G's output (float32, CPU) for explicit inputs: z and, where G takes them, labels
+        ``y`` (or label codes ``y_code``) and the latent code vector ``c``."""
+        dev = self.device
+        if self.layout.plain:
+            return self.net(z.to(dev)).float().cpu()
+        return self.net(z.to(dev), **{k: v.to(dev) for k, v in inputs.items()}).float().cpu()
+
+
+def _ints(value: object):
+    """Every integer inside a JSON value (booleans aside)."""
+    if isinstance(value, int) and not isinstance(value, bool):
+        yield value
+    elif isinstance(value, dict):
+        for v in value.values():
+            yield from _ints(v)
+    elif isinstance(value, list):
+        for v in value:
+            yield from _ints(v)
+
+
+def _build_generator(ckpt: Checkpoint, weights: dict[str, torch.Tensor]) -> torch.nn.Module:
+    """G from the JSON spec in ``ckpt``, checked against ``weights`` before real allocation.
+
+    The spec may be crafted (a layer of a billion units): it is first built on the meta device,
+    where tensors have shapes but no storage, and only a network whose shapes match the
+    weights in the file, so whose size is bounded by the file's, is then built for real.
+    """
+
+    def damaged(why: object) -> CheckpointError:
+        why = one_line(why)
+        return CheckpointError(f"{ckpt.path}: {why}; the checkpoint is damaged or crafted.")
+
+    try:
+        spec = ckpt.meta["networks"]["G"]
+        name, kwargs = spec["name"], dict(spec["kwargs"])
+        if not isinstance(name, str) or not all(isinstance(k, str) for k in kwargs):
+            raise TypeError("the generator spec is not a name and keyword arguments")
+    except _READ_ERRORS as exc:
+        raise damaged(f"no usable generator spec ({exc})") from None
+    # Widths and layer counts run Python loops even on the meta device; no real one exceeds
+    # the number of weights the file holds for G, so larger ones are forged.
+    if any(n > max(1, sum(v.numel() for v in weights.values())) for n in _ints(kwargs)):
+        raise damaged("a size in its generator spec exceeds the weights stored for G")
+    probe = None
+    try:
+        with torch.device("meta"):
+            probe = build_network(name, **kwargs)
+    except (*_READ_ERRORS, GankitError) as exc:
+        raise damaged(f"its generator spec cannot be built ({exc})") from None
+    except (RuntimeError, NotImplementedError):
+        pass  # a network whose construction needs real data; the checks below still hold
+    if probe is not None:
+        want = {k: (tuple(v.shape), v.dtype) for k, v in probe.state_dict().items()}
+        if want != {k: (tuple(v.shape), v.dtype) for k, v in weights.items()}:
+            raise damaged("the generator weights do not fit its spec")
+    try:
+        net = build_network(name, **kwargs)
+        net.load_state_dict(weights)
+    except (*_READ_ERRORS, GankitError, RuntimeError) as exc:
+        raise damaged(f"the generator weights do not fit its spec ({exc})") from None
+    return net
 
 
 def load_generator(
@@ -266,21 +411,31 @@ def load_generator(
     run = RunDir.open(run_dir)
     cfg = run.config()
     ckpt = run.load_checkpoint()
-    specs = ckpt.meta["networks"]
     name = "G_ema" if ema and any(k.startswith("G_ema.") for k in ckpt.tensors) else "G"
-    spec = specs["G"]
-    net = build_network(spec["name"], **spec["kwargs"])
-    try:
-        net.load_state_dict(prefixed(ckpt.tensors, name))
-    except RuntimeError as exc:
-        raise CheckpointError(
-            f"{ckpt.path}: generator weights do not fit its spec ({exc})."
-        ) from None
+    net = _build_generator(ckpt, prefixed(ckpt.tensors, name))
+    # the weights fix G's z_dim; a different one in config.json would size the noise wrongly
+    if ckpt.meta["networks"]["G"]["kwargs"].get("z_dim", cfg.model.z_dim) != cfg.model.z_dim:
+        raise CheckpointError(f"{ckpt.path}: G's z_dim differs from config.json's model.z_dim.")
     prior = NoisePrior(cfg.model.prior, cfg.model.z_dim, cfg.model.prior_df)
-    return Generator(
-        net.to(device),
-        prior,
-        kind=ckpt.meta.get("data_kind", "vector"),
-        step=ckpt.step,
-        num_classes=ckpt.meta.get("num_classes"),
-    )
+    try:
+        G = Generator(
+            net.to(device),
+            prior,
+            kind=ckpt.meta.get("data_kind", "vector"),
+            step=ckpt.step,
+            num_classes=ckpt.meta.get("num_classes"),
+            layout=LatentLayout.from_meta(ckpt.meta["generator_input"])
+            if "generator_input" in ckpt.meta
+            else None,
+            source=str(run_dir),
+        )
+        if G.kind not in ("image", "vector"):
+            raise ValueError(f"unknown data kind {G.kind!r}")
+        # One sample now: a config whose noise does not fit the network (z_dim, labels) is a
+        # load error here rather than a crash, or a huge allocation, at the first sample.
+        G.sample(1, seed=0)
+    except (*_READ_ERRORS, RuntimeError) as exc:
+        raise CheckpointError(
+            f"{ckpt.path} does not fit its run's config.json ({one_line(exc)}); the run is damaged."
+        ) from None
+    return G

@@ -14,7 +14,11 @@ run arbitrary code.
 
 from __future__ import annotations
 
+import math
+import os
+import tokenize
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -28,7 +32,23 @@ IMAGE_KEYS = ("x", "images")
 LABEL_KEYS = ("y", "labels")
 # Float images may overshoot [-1, 1] by rounding noise only; they are clamped afterwards.
 RANGE_TOLERANCE = 1e-5
-_READ_ERRORS = (ValueError, OSError, EOFError, zipfile.BadZipFile)
+# What damaged or crafted files raise inside numpy and zipfile: bad headers (SyntaxError and
+# TokenError from numpy's header parser), bad deflate data, unknown zip compression methods.
+_READ_ERRORS = (
+    ValueError,
+    OSError,
+    EOFError,
+    zipfile.BadZipFile,
+    zlib.error,
+    NotImplementedError,
+    SyntaxError,
+    tokenize.TokenError,
+    RecursionError,
+)
+_NPY_MAGIC = b"\x93NUMPY"
+# Deflate shrinks data at most about 1032:1, so a zip member claiming to unpack to more than
+# this many times its compressed size has a forged size (or is a zip bomb).
+_MAX_DEFLATE_RATIO = 1100
 
 
 def _read_error(path: Path, exc: Exception, key: str | None = None) -> DataError:
@@ -53,6 +73,10 @@ def read_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
     try:
         # We own the file handle: np.load leaks its own when a damaged zip fails to open.
         with open(path, "rb") as handle:
+            if handle.read(len(_NPY_MAGIC)) == _NPY_MAGIC:
+                handle.seek(0)
+                _check_declared_size(handle, os.fstat(handle.fileno()).st_size, str(path))
+            handle.seek(0)
             # np.load picks npy or npz from the magic bytes, whatever the suffix says.
             loaded = np.load(handle, allow_pickle=False)
             if isinstance(loaded, np.ndarray):
@@ -66,10 +90,48 @@ def read_arrays(path: Path) -> tuple[np.ndarray, np.ndarray | None]:
                 return data, labels
     except _READ_ERRORS as exc:
         raise _read_error(path, exc) from None
+    except MemoryError:
+        raise DataError(f"{path} is too large to load into memory; use a smaller file") from None
+
+
+def _check_declared_size(stream, available: int, where: str) -> None:
+    """Refuse a .npy header that declares more data than the ``available`` bytes can hold.
+
+    np.load allocates the declared shape before it reads anything, so without this a crafted
+    100-byte file could ask for terabytes.
+    """
+    version = np.lib.format.read_magic(stream)
+    if version == (1, 0):
+        shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
+    elif version == (2, 0):
+        shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
+    else:  # 3.0 only adds UTF-8 field names of structured arrays, which gankit never reads
+        raise DataError(f"{where} uses .npy format {version}; save the array with np.save")
+    if dtype.hasobject:
+        return  # np.load(allow_pickle=False) refuses these with its own clear message
+    need = math.prod(shape) * dtype.itemsize
+    have = available - stream.tell()
+    if need > have:
+        raise DataError(
+            f"{where} declares shape {shape} of {dtype} ({need} bytes) but holds only {have}; "
+            "the file is truncated or damaged"
+        )
 
 
 def _member(archive, path: Path, key: str) -> np.ndarray:
+    where = f"array {key!r} in {path}"
     try:
+        # the member numpy will read for `key` (its exact name first, as NpzFile does)
+        name = key if key in archive.zip.namelist() else key + ".npy"
+        info = archive.zip.getinfo(name)
+        packed = min(info.compress_size, path.stat().st_size)
+        available = min(info.file_size, _MAX_DEFLATE_RATIO * packed + 1024)
+        with archive.zip.open(info) as member:
+            if member.read(len(_NPY_MAGIC)) != _NPY_MAGIC:
+                # numpy would hand back the member's raw bytes, however large they unpack
+                raise DataError(f"{where} is not a .npy array; write the file with np.savez")
+        with archive.zip.open(info) as member:
+            _check_declared_size(member, available, where)
         return archive[key]
     except _READ_ERRORS as exc:
         raise _read_error(path, exc, key) from None

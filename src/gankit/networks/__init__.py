@@ -1,6 +1,6 @@
 """Generators and discriminators, registered by name and rebuilt from their specs."""
 
-from gankit.networks import dcgan, mlp  # noqa: F401  (registers the networks)
+from gankit.networks import conditional, dcgan, mlp  # noqa: F401  (registers the networks)
 from gankit.networks.base import NETWORKS, build_network, network_spec
 
 __all__ = ["NETWORKS", "build_network", "network_spec"]

@@ -11,11 +11,16 @@ so MNIST-sized images need no padding. G projects z to s0 x s0 and doubles n tim
 
 from __future__ import annotations
 
+import torch
 from torch import Tensor, nn
 
 from gankit.errors import ConfigError
 from gankit.networks.base import NETWORKS
 from gankit.nn.init import dcgan_init
+from gankit.nn.minibatch_disc import MinibatchDiscrimination
+from gankit.nn.pack import pack as pack_samples
+from gankit.nn.spectral import apply_spectral_norm
+from gankit.nn.vbn import VirtualBatchNorm
 
 
 def dcgan_levels(image_size: int) -> tuple[int, int]:
@@ -34,38 +39,69 @@ def dcgan_levels(image_size: int) -> tuple[int, int]:
 
 @NETWORKS.register("dcgan_g")
 class DCGANGenerator(nn.Module):
-    def __init__(self, z_dim: int, image_size: int, channels: int, width: int = 64):
+    def __init__(
+        self,
+        z_dim: int,
+        image_size: int,
+        channels: int,
+        width: int = 64,
+        vbn: int = 0,  # virtual batch norm with this reference batch size (Salimans et al. 2016)
+    ):
         super().__init__()
         s0, n = dcgan_levels(image_size)
         self.z_dim, self.out_shape = z_dim, (channels, image_size, image_size)
+        self.vbn = vbn
+
+        def norm(c: int) -> nn.Module:
+            return VirtualBatchNorm(c, vbn) if vbn else nn.BatchNorm2d(c)
+
         ch = width * 2 ** (n - 1)  # widest at the lowest resolution, halving as it grows
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(z_dim, ch, s0, 1, 0, bias=False),  # (N, z, 1, 1) -> (N, ch, s0, s0)
-            nn.BatchNorm2d(ch),
+            norm(ch),
             nn.ReLU(True),
         ]
         for _ in range(n - 1):
             layers += [
                 nn.ConvTranspose2d(ch, ch // 2, 4, 2, 1, bias=False),  # doubles H and W
-                nn.BatchNorm2d(ch // 2),
+                norm(ch // 2),
                 nn.ReLU(True),
             ]
             ch //= 2
         layers += [nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         dcgan_init(self)
+        if vbn:  # the fixed reference batch, drawn by the variant (tricks.init_vbn_reference)
+            self.register_buffer("vbn_ref_z", torch.zeros(vbn, z_dim))
 
     def forward(self, z: Tensor) -> Tensor:
-        return self.net(z.view(z.shape[0], self.z_dim, 1, 1))
+        if self.vbn:  # reference rows first; see gankit.nn.vbn
+            z = torch.cat([self.vbn_ref_z, z])
+        x = self.net(z.view(z.shape[0], self.z_dim, 1, 1))
+        return x[self.vbn :] if self.vbn else x
 
 
 @NETWORKS.register("dcgan_d")
 class DCGANDiscriminator(nn.Module):
-    def __init__(self, image_size: int, channels: int, width: int = 64):
+    def __init__(
+        self,
+        image_size: int,
+        channels: int,
+        width: int = 64,
+        pack: int = 1,  # PacGAN degree m: m images stacked along channels (Lin et al. 2018)
+        minibatch_disc: bool = False,  # Salimans et al. 2016, Sec. 3.2, on the flat features
+        mbd_kernels: int = 50,  # B of minibatch discrimination
+        mbd_dims: int = 5,  # C of minibatch discrimination
+        spectral_norm: bool = False,  # Miyato et al. 2018, on every conv / linear weight
+    ):
         super().__init__()
         s0, n = dcgan_levels(image_size)
+        self.pack = pack
         ch = width
-        layers: list[nn.Module] = [nn.Conv2d(channels, ch, 4, 2, 1), nn.LeakyReLU(0.2, True)]
+        layers: list[nn.Module] = [
+            nn.Conv2d(channels * pack, ch, 4, 2, 1),
+            nn.LeakyReLU(0.2, True),
+        ]
         for _ in range(n - 1):
             layers += [
                 nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False),  # halves H and W
@@ -74,8 +110,18 @@ class DCGANDiscriminator(nn.Module):
             ]
             ch *= 2
         self.features = nn.Sequential(*layers)  # (N, ch, s0, s0): reused by feature extractors
-        self.head = nn.Conv2d(ch, 1, s0, 1, 0)  # one logit per image
+        self.head: nn.Module = nn.Conv2d(ch, 1, s0, 1, 0)  # one logit per image
+        if minibatch_disc:  # closeness features need the flat vector: (N, ch*s0*s0) -> (N, 1)
+            flat = ch * s0 * s0
+            self.head = nn.Sequential(
+                nn.Flatten(),
+                MinibatchDiscrimination(flat, mbd_kernels, mbd_dims),
+                nn.Linear(flat + mbd_kernels, 1),
+            )
         dcgan_init(self)
+        if spectral_norm:
+            apply_spectral_norm(self)
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.head(self.features(x)).flatten()  # (N,) logits
+        # (N, C, H, W) -> (N / pack, pack * C, H, W): one logit per pack
+        return self.head(self.features(pack_samples(x, self.pack))).flatten()

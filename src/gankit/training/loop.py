@@ -25,11 +25,15 @@ from gankit.data import Dataset, from_unit_range, load_dataset
 from gankit.errors import CheckpointError, TrainingError
 from gankit.networks import network_spec
 from gankit.noise import NoisePrior
-from gankit.runs import RunDir, prefixed
+from gankit.runs import RunDir, one_line, prefixed
+from gankit.training import guard, statecheck, tricks
 from gankit.training.batcher import Batcher
 from gankit.training.checkpoint import optimizer_state, restore_optimizer
 from gankit.training.ema import EMA
 from gankit.variants import VARIANTS, Phase, StepContext
+
+# What damaged or crafted checkpoint values raise while being loaded into a trainer.
+_STATE_ERRORS = (RuntimeError, KeyError, ValueError, TypeError, IndexError, OverflowError)
 
 
 def resolve_device(name: str) -> torch.device:
@@ -64,6 +68,9 @@ class Callback:
     def on_train_end(self, trainer: Trainer) -> None:
         pass
 
+    def on_error(self, trainer: Trainer, exc: Exception) -> None:
+        """Training stopped with ``exc`` (a TrainingError such as a non-finite loss)."""
+
 
 class Trainer:
     """Builds a run from its config and trains it; also resumes it from its last checkpoint."""
@@ -95,10 +102,20 @@ class Trainer:
         y = None if self.data.y is None else self.data.y.to(self.device)
         self.batcher = Batcher(x, y, t.batch_size, seed=t.seed + 2)
         self.step = 0
+        self._lr_factor = 1.0  # train.lr_decay factor the optimizers' rates include now
         self.last_grid_epoch = -1
         self.callbacks: list[Callback] = []  # metrics, diagnostics, ... (see Callback)
+        if cfg.eval.metrics:  # metrics.jsonl every eval.every steps
+            from gankit.metrics.callback import MetricsCallback
+
+            self.callbacks.append(MetricsCallback.for_trainer(self))
+        if cfg.diagnose.enabled:  # failure-mode findings in stats.jsonl and diagnosis.json
+            from gankit.training.diagnostics import Diagnostics
+
+            self.callbacks.append(Diagnostics(self))
         self._sums: dict[str, Tensor] = {}  # running sums of logged values since the last record
         self._counts: dict[str, int] = {}
+        self.rollbacks = 0  # non-finite updates undone in this session (train.nan_policy)
 
     # --- schedule ------------------------------------------------------------------------
     @property
@@ -119,24 +136,46 @@ class Trainer:
         return self.prior.sample(n, self.noise_rng, self.device)
 
     def train_step(self) -> None:
+        self._decay_learning_rates()
         for phase in self.phases:
             self._set_trainable(phase.modules)
             opt = self.optimizers[phase.name]
             for _ in range(phase.repeat):
                 real, labels = self.batcher.next() if phase.uses_data else (None, None)
                 ctx = StepContext(
-                    self.nets, real, labels, self.cfg.train.batch_size, self.step, self._sample_z
+                    self.nets,
+                    real,
+                    labels,
+                    self.cfg.train.batch_size,
+                    self.step,
+                    self._sample_z,
+                    rng=self.noise_rng,  # labels / codes come from the saved noise stream
                 )
                 opt.zero_grad(set_to_none=True)
                 terms = phase.loss(ctx)
                 total = sum(terms.values())
                 total.backward()
+                # NaN/Inf in the loss or a gradient: raise before the weights move (guard.py)
+                guard.check_update(phase.name, terms, total, opt, self.step)
                 opt.step()
+                if phase.after_step is not None:
+                    phase.after_step()
                 self._accumulate({f"loss/{k}": v.detach() for k, v in terms.items()})
                 self._accumulate(ctx.logs)
         if self.ema is not None:
             self.ema.update(self.nets[self.variant.generator_key])
         self.step += 1
+
+    def _decay_learning_rates(self) -> None:
+        """train.lr_decay: rescale every rate by the change of the factor, so that rates
+        changed elsewhere (a NaN rollback) keep their own multiplier."""
+        t = self.cfg.train
+        factor = tricks.lr_decay_factor(t.lr_decay, self.step, t.steps)
+        if factor != self._lr_factor:
+            for opt in self.optimizers.values():
+                for group in opt.param_groups:
+                    group["lr"] *= factor / self._lr_factor
+            self._lr_factor = factor
 
     def _accumulate(self, values: dict[str, Tensor]) -> None:
         for k, v in values.items():
@@ -176,7 +215,7 @@ class Trainer:
         net = self._sampling_net()
         was_training = net.training
         net.eval()
-        fake = net(self.fixed_z)
+        fake = self.variant.grid_samples(net, self.fixed_z)
         net.train(was_training)
         name = f"step_{self.step:08d}.png"
         if self.data.kind == "image":
@@ -189,12 +228,13 @@ class Trainer:
     def _write_toy_frame(self, name: str) -> None:
         real = self.data.x[:1000].numpy()
         fake = (
-            self._sampling_net()(
+            self.variant.grid_samples(
+                self._sampling_net(),
                 self.prior.sample(
                     1000,
                     torch.Generator(device=self.device).manual_seed(self.cfg.train.seed + 4),
                     self.device,
-                )
+                ),
             )
             .cpu()
             .numpy()
@@ -248,6 +288,8 @@ class Trainer:
         tensors.update({f"variant.{k}": v for k, v in self.variant.state().items()})
         tensors["rng.noise"] = self.noise_rng.get_state()
         tensors["rng.torch"] = torch.get_rng_state()
+        # sums since the last stats record, so a resumed run logs the same means
+        tensors.update({f"stats_sum.{k}": v for k, v in self._sums.items()})
         meta = {
             "config": self.cfg.to_dict(),
             "networks": {k: network_spec(v) for k, v in self.nets.items()},
@@ -258,37 +300,54 @@ class Trainer:
             "data_shape": list(self.data.shape),
             "num_classes": self.data.num_classes if self.variant.conditional else None,
             "data_fingerprint": self.data.fingerprint(),
+            "stats_counts": dict(self._counts),
+            **self.variant.generator_meta(self.cfg, self.data),  # G's input beyond z
         }
         return tensors, meta
 
     def save_checkpoint(self) -> Path:
-        for name, net in self.nets.items():
-            if not all(torch.isfinite(p).all() for p in net.parameters()):
-                raise TrainingError(
-                    f"{name} has non-finite weights at step {self.step}; not "
-                    "overwriting the last good checkpoint. Lower the learning rate."
-                )
         tensors, meta = self.state()
+        # weights, EMA, BatchNorm statistics, optimizer moments, trick state: all must be finite
+        bad = guard.non_finite_names(tensors)
+        if bad:
+            raise TrainingError(
+                f"{', '.join(bad[:3])} non-finite at step {self.step}; not overwriting the last "
+                "good checkpoint. Lower train.lr_d / train.lr_g."
+            )
         return self.run.save_checkpoint(self.step, tensors, meta, self.cfg.log.keep_checkpoints)
 
     def load_state(self, tensors: dict[str, Tensor], meta: dict[str, Any], step: int) -> None:
+        # A checkpoint may come from a stranger: every part is checked (statecheck.py) and any
+        # mismatch is one CheckpointError now rather than a crash deep inside training.
         try:
             for name, net in self.nets.items():
                 net.load_state_dict(prefixed(tensors, name))
             if self.ema is not None:
                 self.ema.module.load_state_dict(prefixed(tensors, "G_ema"))
             for name, opt in self.optimizers.items():
+                statecheck.check_optimizer_meta(opt, meta["optimizers"][name])
                 restore_optimizer(opt, prefixed(tensors, f"opt.{name}"), meta["optimizers"][name])
-        except (RuntimeError, KeyError, ValueError) as exc:
+                statecheck.check_optimizer_state(opt)
+            self.variant.load_state(prefixed(tensors, "variant"))
+            batch = prefixed(tensors, "batcher")
+            statecheck.check_batcher_state(meta["batcher"], batch, len(self.batcher.x))
+            self.batcher.restore(meta["batcher"], batch)
+            self.noise_rng.set_state(tensors["rng.noise"].to(torch.uint8))
+            torch.set_rng_state(tensors["rng.torch"].to(torch.uint8))
+            sums = prefixed(tensors, "stats_sum")
+            self._counts = statecheck.check_stats_sums(meta.get("stats_counts", {}), sums)
+            self._sums = {k: v.to(self.device) for k, v in sums.items()}
+            self.last_grid_epoch = int(meta.get("last_grid_epoch", -1))
+        except _STATE_ERRORS as exc:
             raise CheckpointError(
-                f"the checkpoint does not match this run's networks: {exc}"
+                f"the checkpoint does not match this run ({one_line(exc)}); resume it with the "
+                "gankit version and data that wrote it."
             ) from None
-        self.variant.load_state(prefixed(tensors, "variant"))
-        self.batcher.restore(meta["batcher"], prefixed(tensors, "batcher"))
-        self.noise_rng.set_state(tensors["rng.noise"].to(torch.uint8))
-        torch.set_rng_state(tensors["rng.torch"].to(torch.uint8))
-        self.last_grid_epoch = int(meta.get("last_grid_epoch", -1))
         self.step = step
+        # the restored rates include the decay factor of the last step trained
+        self._lr_factor = tricks.lr_decay_factor(
+            self.cfg.train.lr_decay, step - 1, self.cfg.train.steps
+        )
 
     # --- the loop ---------------------------------------------------------------------------
     def train(self, to_step: int) -> dict[str, Any]:
@@ -312,9 +371,20 @@ class Trainer:
             )
         record: dict[str, Any] = {}
         t0, steps_since = time.perf_counter(), 0
+        guard.ensure_rollback_point(self)
+        # SIGINT / SIGTERM only set stop.signum while training; the loop stops between steps
+        stop = guard.StopSignals()
         try:
+            stop.__enter__()  # inside the try: the finally below always restores the handlers
             while self.step < to_step:
-                self.train_step()
+                try:
+                    self.train_step()
+                except guard.NonFiniteUpdate as exc:
+                    guard.recover(self, exc)  # raises, or rolls back to the newest checkpoint
+                    t0, steps_since = time.perf_counter(), 0
+                    if bar is not None:
+                        bar.n = self.step
+                    continue
                 steps_since += 1
                 last = self.step == to_step
                 if self.step % log.stats_every == 0 or last:
@@ -331,11 +401,22 @@ class Trainer:
                 if self._grid_due() or last:
                     self.write_samples()
                     self.last_grid_epoch = self.batcher.epoch
-                if self.step % log.checkpoint_every == 0 or last:
+                saved = self.step % log.checkpoint_every == 0 or last
+                if saved:
                     self.save_checkpoint()
                 if bar is not None:
                     bar.update(1)
+                if stop.requested and not last:
+                    if not saved:
+                        self.save_checkpoint()
+                    raise guard.TrainingStopped(self.step, self.run.path, stop.signum)
+        except TrainingError as exc:
+            for cb in self.callbacks:  # duck-typed callbacks may lack on_error
+                if hasattr(cb, "on_error"):
+                    cb.on_error(self, exc)
+            raise
         finally:
+            stop.__exit__()
             if bar is not None:
                 bar.close()
         for cb in self.callbacks:

@@ -48,6 +48,7 @@ class Phase:
     betas: tuple[float, float] = (0.5, 0.999)
     repeat: int = 1  # k discriminator steps per generator step: Goodfellow et al. 2014, Alg. 1
     uses_data: bool = True  # draws a real minibatch for each update
+    after_step: Callable[[], None] | None = None  # run after each optimizer step (WGAN clipping)
 
 
 class Variant:
@@ -78,6 +79,16 @@ class Variant:
     @torch.no_grad()
     def generate(self, nets: dict[str, nn.Module], z: Tensor) -> Tensor:
         return nets[self.generator_key](z)
+
+    def grid_samples(self, G: nn.Module, z: Tensor) -> Tensor:
+        """G's samples from the fixed noise ``z`` for the progress grids and toy frames;
+        conditional variants add labels or codes here (e.g. one class per grid column)."""
+        return G(z)
+
+    def generator_meta(self, cfg: Config, data: Any) -> dict[str, Any]:
+        """Extra checkpoint metadata describing G's input beyond z (labels, latent codes), so
+        that `load_generator` can sample without the training code."""
+        return {}
 
 
 VARIANTS: Registry[type[Variant]] = Registry("variant")

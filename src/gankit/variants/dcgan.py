@@ -13,6 +13,7 @@ from torch import nn
 from gankit.config import Config
 from gankit.errors import ConfigError
 from gankit.networks import build_network
+from gankit.training import tricks
 from gankit.variants.base import VARIANTS
 from gankit.variants.gan import GAN
 
@@ -34,7 +35,18 @@ class DCGAN(GAN):
             )
         m = cfg.model
         G = build_network(
-            "dcgan_g", z_dim=m.z_dim, image_size=height, channels=channels, width=m.g_channels
+            "dcgan_g",
+            z_dim=m.z_dim,
+            image_size=height,
+            channels=channels,
+            width=m.g_channels,
+            **tricks.generator_options(cfg),
         )
-        D = build_network("dcgan_d", image_size=height, channels=channels, width=m.d_channels)
+        D = build_network(
+            "dcgan_d",
+            image_size=height,
+            channels=channels,
+            width=m.d_channels,
+            **tricks.discriminator_options(cfg),
+        )
         return {"G": G, "D": D}

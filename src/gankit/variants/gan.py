@@ -5,9 +5,13 @@ examples and ascend the discriminator's value V(D, G) = E[log D(x)] + E[log(1 - 
 then sample m fresh noise vectors and descend the generator's objective, either the
 saturating log(1 - D(G(z))) of V itself or the non-saturating -log D(G(z)) (Sec. 3).
 
+The same game is played with the other loss families (train.loss: lsgan, wgan, wgan-gp,
+hinge) and with the stabilisation tricks of gankit.training.tricks (section ``tricks``), each
+one line below.
+
 Subclasses change the networks (:meth:`build`) and, for conditional models, how fakes are
-made and judged (:meth:`fake_batch`, :meth:`d_logits`) or extra loss terms
-(:meth:`extra_d_terms`, :meth:`extra_g_terms`); the game itself stays here.
+made and judged (:meth:`fake_batch`, :meth:`d_logits`, :meth:`d_features`) or extra loss
+terms (:meth:`extra_d_terms`, :meth:`extra_g_terms`); the game itself stays here.
 """
 
 from __future__ import annotations
@@ -19,20 +23,44 @@ from torch import Tensor, nn
 
 from gankit.config import Config
 from gankit.errors import ConfigError
-from gankit.losses import LOSSES, d_probabilities
+from gankit.losses import (
+    LOSSES,
+    LossFamily,
+    d_probabilities,
+    gradient_penalty,
+    interpolation_weights,
+    r1_penalty,
+)
 from gankit.networks import build_network
+from gankit.nn.pack import pack, unpack_repeat
+from gankit.noise import NoisePrior
+from gankit.training import tricks
 from gankit.variants.base import VARIANTS, Phase, StepContext, Variant
 
 
 @VARIANTS.register("gan")
 class GAN(Variant):
     name = "gan"
+    history: tricks.HistoricalAverage | None = None  # trick state, saved in checkpoints
 
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
         m = cfg.model
-        G = build_network("mlp_g", z_dim=m.z_dim, out_shape=list(data.shape), hidden=m.hidden,
-                          layers=m.layers, tanh=data.kind == "image")
-        D = build_network("mlp_d", in_shape=list(data.shape), hidden=m.hidden, layers=m.layers)
+        G = build_network(
+            "mlp_g",
+            z_dim=m.z_dim,
+            out_shape=list(data.shape),
+            hidden=m.hidden,
+            layers=m.layers,
+            tanh=data.kind == "image",
+            **tricks.generator_options(cfg),
+        )
+        D = build_network(
+            "mlp_d",
+            in_shape=list(data.shape),
+            hidden=m.hidden,
+            layers=m.layers,
+            **tricks.discriminator_options(cfg),
+        )
         return {"G": G, "D": D}
 
     # --- hooks for subclasses -----------------------------------------------------------------
@@ -44,8 +72,14 @@ class GAN(Variant):
         """D's logits for ``x`` given the condition returned with it (None here)."""
         return nets["D"](x)
 
-    def extra_d_terms(self, nets, ctx, real: Tensor, fake: Tensor, fake_cond: Any
-                      ) -> dict[str, Tensor]:
+    def d_features(self, nets: dict[str, nn.Module], x: Tensor, cond: Any) -> Tensor:
+        """D's last hidden layer for ``x``, (N / pack, F): what feature matching compares."""
+        D = nets["D"]
+        return D.features(pack(x, getattr(D, "pack", 1))).flatten(1)
+
+    def extra_d_terms(
+        self, nets, ctx, real: Tensor, fake: Tensor, fake_cond: Any
+    ) -> dict[str, Tensor]:
         return {}
 
     def extra_g_terms(self, nets, ctx, fake: Tensor, fake_cond: Any) -> dict[str, Tensor]:
@@ -53,30 +87,137 @@ class GAN(Variant):
 
     # --- the game ---------------------------------------------------------------------------
     def phases(self, cfg: Config, nets: dict[str, nn.Module]) -> list[Phase]:
-        t = cfg.train
+        t, k = cfg.train, cfg.tricks
         family = LOSSES.get(t.loss)
         if t.g_loss not in family.g_losses:
-            raise ConfigError(f"train.g_loss={t.g_loss!r} does not exist for loss {t.loss!r}; "
-                              f"valid: {', '.join(family.g_losses)}.")
+            raise ConfigError(
+                f"train.g_loss={t.g_loss!r} does not exist for loss {t.loss!r}; "
+                f"valid: {', '.join(family.g_losses)}."
+            )
         g_objective = family.g_losses[t.g_loss]
+        tricks.check_tricks(cfg, family, nets)
+        prior = NoisePrior(cfg.model.prior, cfg.model.z_dim, cfg.model.prior_df)
+        tricks.init_vbn_reference(nets["G"], lambda n, gen: prior.sample(n, gen), t.seed + 5)
+        self.history = (
+            tricks.HistoricalAverage(k.historical_averaging) if k.historical_averaging else None
+        )
+        gp, r1 = tricks.gp_weight(k, family), k.r1_weight
+        betas = (t.beta1, t.beta2)
+
+        def noisy(x: Tensor, ctx: StepContext) -> Tensor:  # instance noise, a function of step
+            return tricks.add_noise(x, tricks.instance_noise_std(k, ctx.step, t.steps), ctx.rng)
 
         def d_loss(ctx: StepContext) -> dict[str, Tensor]:
             with torch.no_grad():  # the D step must not build G's graph
                 fake, fake_cond = self.fake_batch(nets, ctx)
-            real_logits = self.d_logits(nets, ctx.real, ctx.labels)
-            fake_logits = self.d_logits(nets, fake, fake_cond)
-            ctx.log("D(x)", d_probabilities(real_logits))
-            ctx.log("D(G(z))", d_probabilities(fake_logits))
-            return {"d_adv": family.d_loss(real_logits, fake_logits),
-                    **self.extra_d_terms(nets, ctx, ctx.real, fake, fake_cond)}
+            real_in, fake_in = noisy(ctx.real, ctx), noisy(fake, ctx)
+            real_logits = self.d_logits(nets, real_in, ctx.labels)
+            fake_logits = self.d_logits(nets, fake_in, fake_cond)
+            _log_outputs(ctx, family, real_logits, fake_logits)
+            if tricks.uses_targets(k):  # smoothed, soft or flipped labels
+                t_real, t_fake = tricks.d_targets(
+                    k, len(real_logits), len(fake_logits), real_logits.device, ctx.rng
+                )
+                terms = {"d_adv": family.d_loss_targets(real_logits, fake_logits, t_real, t_fake)}
+            else:
+                terms = {"d_adv": family.d_loss(real_logits, fake_logits)}
+
+            def judge(x: Tensor) -> Tensor:  # D as a function of its input, for penalties
+                return self.d_logits(nets, x, ctx.labels)
+
+            if gp > 0:  # Gulrajani et al. 2017: lambda E[(||grad D(x_hat)|| - 1)^2]
+                eps = interpolation_weights(real_in, ctx.rng)
+                terms["d_gp"] = gp * gradient_penalty(judge, real_in, fake_in, eps)
+            if r1 > 0:  # Mescheder et al. 2018, Eq. 9: gamma / 2 E||grad D(x)||^2
+                terms["d_r1"] = 0.5 * r1 * r1_penalty(judge, real_in)
+            if self.history is not None:
+                terms["d_hist"] = self.history.term("D", nets["D"])
+            return {**terms, **self.extra_d_terms(nets, ctx, ctx.real, fake, fake_cond)}
 
         def g_loss(ctx: StepContext) -> dict[str, Tensor]:
             fake, fake_cond = self.fake_batch(nets, ctx)  # fresh noise, as in Algorithm 1
-            return {"g_adv": g_objective(self.d_logits(nets, fake, fake_cond)),
-                    **self.extra_g_terms(nets, ctx, fake, fake_cond)}
+            if k.feature_matching:  # Salimans et al. 2016, Sec. 3.1: a new objective for G
+                terms = {
+                    "g_fm": tricks.feature_matching_loss(
+                        self.d_features(nets, noisy(ctx.real, ctx), ctx.labels),
+                        self.d_features(nets, noisy(fake, ctx), fake_cond),
+                    )
+                }
+            else:
+                judges = nets
+                if k.unrolled_steps:  # Metz et al. 2016: judge G by D after K more steps
+                    judges = self._unrolled(
+                        nets, family, ctx, fake, fake_cond, k.unrolled_steps, t.lr_d
+                    )
+                terms = {"g_adv": g_objective(self.d_logits(judges, noisy(fake, ctx), fake_cond))}
+            if self.history is not None:
+                terms["g_hist"] = self.history.term("G", nets["G"])
+            return {**terms, **self.extra_g_terms(nets, ctx, fake, fake_cond)}
 
-        betas = (t.beta1, t.beta2)
+        clip = tricks.clip_value(k, family)
         return [
-            Phase("D", ["D"], d_loss, lr=t.lr_d, betas=betas, repeat=t.d_steps),
-            Phase("G", ["G"], g_loss, lr=t.lr_g, betas=betas, uses_data=False),
+            Phase(
+                "D",
+                ["D"],
+                d_loss,
+                lr=t.lr_d,
+                betas=betas,
+                repeat=t.d_steps,
+                after_step=tricks.weight_clipper(nets["D"], clip) if clip else None,
+            ),
+            # feature matching and unrolling need real data in the generator's step too
+            Phase(
+                "G",
+                ["G"],
+                g_loss,
+                lr=t.lr_g,
+                betas=betas,
+                uses_data=k.feature_matching or k.unrolled_steps > 0,
+            ),
         ]
+
+    def _unrolled(
+        self,
+        nets,
+        family: LossFamily,
+        ctx: StepContext,
+        fake: Tensor,
+        fake_cond: Any,
+        steps: int,
+        lr: float,
+    ) -> dict[str, nn.Module]:
+        """``nets`` with D replaced by D after ``steps`` differentiable updates on this batch."""
+
+        def d_loss_of(D: nn.Module) -> Tensor:
+            view = {**nets, "D": D}
+            return family.d_loss(
+                self.d_logits(view, ctx.real, ctx.labels), self.d_logits(view, fake, fake_cond)
+            )
+
+        return {**nets, "D": tricks.unroll(nets["D"], d_loss_of, steps, lr)}
+
+    # --- trick state and pictures --------------------------------------------------------------
+    def state(self) -> dict[str, Tensor]:
+        return self.history.state() if self.history is not None else {}
+
+    def load_state(self, tensors: dict[str, Tensor]) -> None:
+        if self.history is not None:
+            self.history.load_state(tensors)
+
+    def discriminate(self, nets: dict[str, nn.Module], x: Tensor) -> Tensor:
+        """D's logit at each point of ``x``; a packing D judges packs of m copies of the point.
+        Chunks of 128 points keep minibatch discrimination (cost ~ batch^2) affordable."""
+        m = getattr(nets["D"], "pack", 1)
+        return torch.cat([nets["D"](unpack_repeat(c, m)) for c in x.split(128)])
+
+
+def _log_outputs(
+    ctx: StepContext, family: LossFamily, real_logits: Tensor, fake_logits: Tensor
+) -> None:
+    """D(x) and D(G(z)) as probabilities where the loss has them, else the critic's scores."""
+    if family.probabilistic:
+        ctx.log("D(x)", d_probabilities(real_logits))
+        ctx.log("D(G(z))", d_probabilities(fake_logits))
+    else:
+        ctx.log("critic(x)", real_logits.mean())
+        ctx.log("critic(G(z))", fake_logits.mean())

@@ -1,0 +1,211 @@
+"""Mode coverage on the 2-D ring (8 modes) and grid (25 modes), the tables of VEEGAN
+(Srivastava et al. 2017, Table 1) and PacGAN (Lin et al. 2018, Tables 2-3), for the vanilla
+GAN and for each relevant trick, over several seeds.
+
+Every run trains a preset (plus the trick's overrides) through gankit's one loop, draws 2500
+samples from the final generator (its EMA when the run keeps one) and scores them with
+gankit.metrics.modes.mode_coverage: modes captured (>= 1 sample within 3 std of the mode),
+high-quality fraction (samples within 3 std of their nearest mode) and the reverse KL of the
+high-quality histogram over modes to the uniform one. Results are mean +- std over seeds,
+written to docs/benchmarks.md under "## Toy mode coverage" with the command that made them.
+
+    python benchmarks/toy_modes.py                        # everything, 5 seeds (long)
+    python benchmarks/toy_modes.py --configs best --seeds 5
+    python benchmarks/toy_modes.py --configs vanilla,pack4 --datasets ring --seeds 2 --no-write
+
+Each run uses one torch thread (tiny MLPs are much faster so); --jobs runs several at once.
+Finished runs are cached in --cache, so an interrupted benchmark picks up where it stopped.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+import tempfile
+import time
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+SECTION = "## Toy mode coverage"
+N_SAMPLES = 2500  # as in PacGAN's evaluation
+
+# name -> (preset per dataset, overrides, what it is). Presets "{data}" expand to toy-ring /
+# toy-grid; the trick overrides follow each paper's recommended setting where it gives one.
+CONFIGS: dict[str, tuple[str, dict, str]] = {
+    "vanilla": ("toy-{data}", {}, "the toy preset as is (non-saturating GAN, Adam 1e-3)"),
+    "collapse": ("toy-ring-collapse", {}, "preset toy-ring-collapse (ring only)"),
+    "label_smoothing": ("toy-{data}", {"tricks.label_smoothing": 0.1}, "Salimans et al. 2016"),
+    "instance_noise": ("toy-{data}", {"tricks.instance_noise": 0.1}, "Sonderby et al. 2016"),
+    "minibatch_disc": (
+        "toy-{data}",
+        {"tricks.minibatch_disc": True, "tricks.mbd_kernels": 10, "tricks.mbd_dims": 5},
+        "Salimans et al. 2016 (B=10, C=5)",
+    ),
+    "spectral_norm": ("toy-{data}", {"tricks.spectral_norm": True}, "Miyato et al. 2018"),
+    "wgan_gp": (
+        "toy-{data}",
+        {"train.loss": "wgan-gp", "train.d_steps": 5, "train.beta1": 0.0, "train.beta2": 0.9},
+        "Gulrajani et al. 2017 (n_critic 5, Adam 0/0.9)",
+    ),
+    "unrolled5": ("toy-{data}", {"tricks.unrolled_steps": 5}, "Metz et al. 2016"),
+    "pack4": ("toy-{data}", {"tricks.pack": 4}, "PacGAN4, Lin et al. 2018"),
+    "ema": ("toy-{data}", {"train.ema": 0.99}, "EMA of G, Yazici et al. 2019"),
+    "best": ("toy-{data}-best", {}, "presets toy-ring-best / toy-grid-best"),
+}
+
+
+def one_run(preset: str, overrides: dict, seed: int) -> dict:
+    """Train, sample 2500 points, score them. Runs in a worker process (one thread)."""
+    import torch
+
+    torch.set_num_threads(1)
+    import gankit
+    from gankit.data.toys import TOY_INFO
+    from gankit.metrics.modes import mode_coverage
+    from gankit.presets import preset_config
+
+    quiet = {
+        "log.progress": False,
+        "log.toy_frames": False,
+        "log.sample_every": 10**9,
+        "diagnose.enabled": False,
+    }
+    cfg = preset_config(preset, {**overrides, **quiet})
+    cfg.log.checkpoint_every = cfg.train.steps
+    with tempfile.TemporaryDirectory() as tmp:
+        t0 = time.perf_counter()
+        gankit.train(cfg, Path(tmp) / "run", seed=seed)
+        seconds = time.perf_counter() - t0
+        G = gankit.load_generator(Path(tmp) / "run")
+        x = G.sample(N_SAMPLES, seed=10_000 + seed).numpy()
+    info = TOY_INFO[cfg.data.name]
+    score = mode_coverage(x, info["centers"], info["std"])
+    return {**score, "seconds": seconds, "steps": cfg.train.steps}
+
+
+def jobs_for(configs: list[str], datasets: list[str], seeds: int) -> list[tuple]:
+    out = []
+    for name in configs:
+        preset, overrides, _ = CONFIGS[name]
+        for data in datasets:
+            if name == "collapse" and data != "ring":
+                continue
+            for seed in range(seeds):
+                out.append((name, data, preset.format(data=data), overrides, seed))
+    return out
+
+
+def mean_std(values: list[float], fmt: str) -> str:
+    v = np.asarray([x for x in values if not math.isnan(x)], dtype=float)
+    if v.size == 0:
+        return "n/a"
+    return f"{fmt.format(v.mean())} ± {fmt.format(v.std())}"
+
+
+def table(results: dict, configs: list[str], datasets: list[str], seeds: int) -> str:
+    lines = []
+    for data in datasets:
+        total = 8 if data == "ring" else 25
+        lines += [
+            f"**2D-{data}** ({total} modes), {seeds} seeds, {N_SAMPLES} samples each",
+            "",
+            "| config | what | steps | modes captured | high-quality % | reverse KL | s / run |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for name in configs:
+            runs = [results.get(key(name, data, s)) for s in range(seeds)]
+            runs = [r for r in runs if r is not None]
+            if not runs:
+                continue
+            lines.append(
+                f"| {name} | {CONFIGS[name][2]} | {runs[0]['steps']} "
+                f"| {mean_std([r['modes_captured'] for r in runs], '{:.1f}')} "
+                f"| {mean_std([100 * r['high_quality_fraction'] for r in runs], '{:.1f}')} "
+                f"| {mean_std([r['reverse_kl'] for r in runs], '{:.3f}')} "
+                f"| {np.mean([r['seconds'] for r in runs]):.0f} |"
+            )
+        lines.append("")
+    return "\n".join(lines)
+
+
+def key(name: str, data: str, seed: int) -> str:
+    return f"{name}/{data}/{seed}"
+
+
+def write_section(text: str, path: Path) -> None:
+    """Replace (or append) this benchmark's section of docs/benchmarks.md, leaving the rest."""
+    doc = path.read_text() if path.exists() else "# Benchmarks\n"
+    start = doc.find(SECTION)
+    if start < 0:
+        doc = doc.rstrip("\n") + "\n\n" + text
+    else:
+        end = doc.find("\n## ", start + len(SECTION))
+        doc = doc[:start] + text + (doc[end + 1 :] if end >= 0 else "")
+    path.write_text(doc)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument(
+        "--configs", default=",".join(CONFIGS), help="comma list of " + ", ".join(CONFIGS)
+    )
+    p.add_argument("--datasets", default="ring,grid")
+    p.add_argument("--seeds", type=int, default=5)
+    p.add_argument("--jobs", type=int, default=1, help="runs in parallel (one thread each)")
+    p.add_argument("--cache", default=str(ROOT / "benchmarks" / "results" / "toy_modes.json"))
+    p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
+    p.add_argument("--no-write", action="store_true", help="print the table only")
+    args = p.parse_args(argv)
+    configs = [c for c in args.configs.split(",") if c]
+    datasets = [d for d in args.datasets.split(",") if d]
+    unknown = [c for c in configs if c not in CONFIGS] + [
+        d for d in datasets if d not in ("ring", "grid")
+    ]
+    if unknown:
+        print(f"unknown config or dataset: {', '.join(unknown)}", file=sys.stderr)
+        return 2
+    cache = Path(args.cache)
+    results: dict = json.loads(cache.read_text()) if cache.exists() else {}
+    todo = [j for j in jobs_for(configs, datasets, args.seeds) if key(*j[:2], j[4]) not in results]
+    print(f"{len(todo)} runs to do, {len(results)} cached in {cache}", file=sys.stderr)
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        futures = {pool.submit(one_run, j[2], j[3], j[4]): j for j in todo}
+        for fut, job in futures.items():
+            r = fut.result()
+            results[key(job[0], job[1], job[4])] = r
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(results, indent=1, sort_keys=True))
+            print(
+                f"{job[0]:>16} {job[1]} seed {job[4]}: {r['modes_captured']} modes, "
+                f"{100 * r['high_quality_fraction']:.1f}% hq, KL {r['reverse_kl']:.3f}, "
+                f"{r['seconds']:.0f}s",
+                file=sys.stderr,
+                flush=True,
+            )
+    body = table(results, configs, datasets, args.seeds)
+    print(body)
+    if not args.no_write:
+        cmd = "python benchmarks/toy_modes.py " + " ".join(
+            argv if argv is not None else sys.argv[1:]
+        )
+        text = (
+            f"{SECTION}\n\n"
+            "VEEGAN / PacGAN protocol: modes captured (a mode with at least one sample within "
+            "3 std), high-quality samples (within 3 std of the nearest mode), reverse KL of the "
+            "high-quality histogram over modes to uniform. Published anchors: PacGAN4 7.8 / 8 "
+            "modes on the ring and 24.8 / 25 on the grid; VEEGAN 8 and 24.6.\n\n"
+            f"Command: `{cmd.strip()}` (each run on one CPU thread of a shared 2-core machine; "
+            "s / run is wall time and varies with the machine's load).\n\n" + body
+        )
+        write_section(text, Path(args.out))
+        print(f"wrote {SECTION!r} to {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,135 @@
+"""``gankit eval`` (score samples, print one JSON object) and ``gankit extractor ...``
+(train / list the domain classifiers, fetch InceptionV3 weights)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def _cmd_eval(args: argparse.Namespace) -> None:
+    from gankit.metrics.evaluate import evaluate
+
+    result = evaluate(
+        args.source,
+        args.reference,
+        metrics=args.metrics,
+        n=args.n,
+        extractor=args.extractor,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        device=args.device,
+        train_extractor=args.train_extractor,
+        use_cache=not args.no_cache,
+    )
+    print(json.dumps(result, indent=2, sort_keys=True))
+
+
+def _cmd_extractor_train(args: argparse.Namespace) -> None:
+    from gankit.metrics.classifier import is_cached, read_info, train_classifier
+
+    if is_cached(args.dataset) and not args.force:
+        info = read_info(args.dataset)
+        print(
+            f"{args.dataset} classifier already trained (test accuracy "
+            f"{info.test_accuracy:.4f}); retrain with --force"
+        )
+        return
+    info = train_classifier(
+        args.dataset, epochs=args.epochs, seed=args.seed, width=args.width, progress=not args.quiet
+    )
+    from gankit.metrics.classifier import classifier_dir
+
+    print(
+        f"{args.dataset} classifier: test accuracy {info.test_accuracy:.4f} on {info.n_test} "
+        f"images, content hash {info.content_hash[:16]}, saved in {classifier_dir(args.dataset)}"
+    )
+
+
+def _cmd_extractor_list(args: argparse.Namespace) -> None:
+    from gankit.metrics.classifier import (
+        ARCH_VERSION,
+        DOMAIN_DATASETS,
+        classifier_dir,
+        is_cached,
+        read_info,
+    )
+
+    for name in DOMAIN_DATASETS:
+        if is_cached(name):
+            info = read_info(name)
+            if info.arch_version != ARCH_VERSION:
+                print(f"domain:{name:<14} outdated (gankit extractor train {name} --force)")
+                continue
+            print(
+                f"domain:{name:<14} test accuracy {info.test_accuracy:.4f}  "
+                f"hash {info.content_hash[:16]}  {classifier_dir(name)}"
+            )
+        else:
+            print(f"domain:{name:<14} not trained (gankit extractor train {name})")
+
+
+def _cmd_extractor_download(args: argparse.Namespace) -> None:
+    from gankit.metrics.inception import download_inception
+
+    path = download_inception(args.dest)
+    print(f"InceptionV3 FID weights saved to {path}")
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be at least 1, got {value}")
+    return value
+
+
+def add_commands(sub) -> None:
+    p = sub.add_parser("eval", help="score samples against real data; prints one JSON object")
+    p.add_argument("source", help="a run directory, a .npy/.npz sample file or an image folder")
+    p.add_argument(
+        "--reference",
+        help="real data: fashion-mnist:test, digits, ring, FILE.npz, DIR (default: the run's "
+        "dataset, test split where there is one)",
+    )
+    p.add_argument(
+        "--metrics",
+        help="comma list of fid, kid, precision_recall, density_coverage (or prdc), is, "
+        "class_coverage, mode_coverage, memorization (default: those that fit the data)",
+    )
+    p.add_argument("--n", type=_positive, default=2000, help="samples to score (default 2000)")
+    p.add_argument(
+        "--extractor",
+        default="auto",
+        help="auto, domain:DATASET, inception[:WEIGHTS] or raw (default auto)",
+    )
+    p.add_argument("--seed", type=int, default=0, help="seed of the generator's samples")
+    p.add_argument("--batch-size", type=_positive, default=250)
+    p.add_argument("--device", default="cpu")
+    p.add_argument(
+        "--train-extractor",
+        action="store_true",
+        help="train a missing domain classifier first (a few CPU minutes at most)",
+    )
+    p.add_argument("--no-cache", action="store_true", help="do not read or write cached stats")
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("extractor", help="feature extractors for the metrics")
+    esub = p.add_subparsers(dest="extractor_command", required=True)
+    t = esub.add_parser("train", help="train and cache a dataset's domain classifier")
+    t.add_argument("dataset", help="digits, mnist or fashion-mnist")
+    t.add_argument("--epochs", type=_positive, help="default: 10 digits, 2 mnist, 3 fashion-mnist")
+    t.add_argument("--width", type=_positive, default=32, help="channels of the first conv")
+    t.add_argument("--seed", type=int, default=0)
+    t.add_argument("--force", action="store_true", help="retrain even if cached")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.set_defaults(func=_cmd_extractor_train)
+    t = esub.add_parser("list", help="show the cached domain classifiers")
+    t.set_defaults(func=_cmd_extractor_list)
+    t = esub.add_parser(
+        "download-inception", help="fetch the pytorch-fid InceptionV3 weights (needs internet)"
+    )
+    t.add_argument("--dest", help="folder (default: the gankit cache)")
+    t.set_defaults(func=_cmd_extractor_download)

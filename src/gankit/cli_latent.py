@@ -1,0 +1,255 @@
+"""Exploring a generator's latent space: per-class grids, code traversals, interpolations.
+
+Commands: ``gankit traverse RUN --code C --out F.png`` varies one latent code with the others
+and the noise fixed (Chen et al. 2016, Figure 2: one code per picture, a column per value, a
+row per fixed sample); ``gankit interpolate RUN --out F.png|F.gif`` walks linearly or along
+the great circle between two latent points or two labels; ``gankit sample RUN --per-class``
+draws one row per class (Mirza & Osindero 2014, Figure 2).
+
+The functions return uint8 images (rows, columns, C, H, W) and are usable from Python.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gankit.errors import RunError
+from gankit.runs import Generator, load_generator
+
+
+def _uint8(x: torch.Tensor) -> np.ndarray:
+    from gankit.data import from_unit_range
+
+    return from_unit_range(x).numpy()
+
+
+def _image_generator(G: Generator) -> Generator:
+    if G.kind != "image":
+        raise RunError(f"{G.source} makes vectors; these pictures need an image run.")
+    return G
+
+
+def code_grid(G: Generator, code: int, values, n: int, seed: int | None) -> np.ndarray:
+    """(len(values), n, C, H, W): row r holds n samples with code ``code`` set to values[r].
+
+    Every row uses the same seed, so z and the other codes are the same down each column.
+    """
+    for v in values:
+        G.layout.check(None, {code: v}, G.source)
+    seed = 0 if seed is None else seed
+    return np.stack([_uint8(G.sample(n, seed=seed, codes={code: v})) for v in values])
+
+
+def per_class_grid(G: Generator, n: int, seed: int | None = None) -> np.ndarray:
+    """(K, n, C, H, W): one row per class of a conditional run, the same z down each column."""
+    if not G.layout.num_classes:
+        raise RunError(
+            f"{G.source} is not a conditional run; --per-class needs labels "
+            "(for InfoGAN codes use `gankit traverse`)."
+        )
+    return code_grid(_image_generator(G), 0, range(G.layout.num_classes), n, seed)
+
+
+def traverse(
+    G: Generator,
+    code: int,
+    steps: int = 10,
+    rows: int = 8,
+    seed: int | None = None,
+    span: tuple[float, float] = (-2.0, 2.0),
+) -> np.ndarray:
+    """(rows, columns, C, H, W): code ``code`` varies along each row, everything else fixed.
+
+    A categorical code (or the class label) takes each of its values; a continuous code
+    ``steps`` values evenly over ``span`` (Chen et al. 2016 go from -2 to 2, beyond the
+    U(-1, 1) of training, to show extrapolation).
+    """
+    _image_generator(G)
+    known = G.layout.codes()
+    G.layout.check(None, {code: 0}, G.source)  # a one-line error for a code that does not exist
+    k = known[code][1]
+    values = list(range(k)) if k else [float(v) for v in np.linspace(*span, steps)]
+    return code_grid(G, code, values, rows, seed).swapaxes(0, 1)
+
+
+def lerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    return (1 - t) * a + t * b
+
+
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+    """Spherical interpolation row by row (Shoemake 1985; for GAN latents White 2016, Sec. 2.1):
+
+        slerp(a, b; t) = sin((1 - t) theta) / sin(theta) a + sin(t theta) / sin(theta) b,
+        cos(theta) = a . b / (|a| |b|),
+
+    which keeps Gaussian latents at a typical norm. Nearly parallel rows fall back to lerp.
+    """
+    cos = (a * b).sum(1, keepdim=True) / (a.norm(dim=1, keepdim=True) * b.norm(dim=1, keepdim=True))
+    theta = torch.arccos(cos.clamp(-1, 1))
+    sin = torch.sin(theta)
+    near = sin.abs() < 1e-6
+    safe = torch.where(near, torch.ones_like(sin), sin)
+    out = (torch.sin((1 - t) * theta) * a + torch.sin(t * theta) * b) / safe
+    return torch.where(near, lerp(a, b, t), out)
+
+
+def interpolate(
+    G: Generator,
+    steps: int = 10,
+    rows: int = 6,
+    seed: int | None = None,
+    mode: str = "spherical",
+    labels: tuple[int, int] | None = None,
+    label: int | None = None,
+) -> np.ndarray:
+    """(rows, steps, C, H, W): each row walks from one latent point to another.
+
+    Without ``labels``: between two draws of z (seed and seed + 1); labels (``label`` or those of
+    the first draw) stay fixed and InfoGAN's code vector moves linearly. With ``labels=(a, b)``
+    (conditional runs): z stays fixed and the label code moves from code(a) to code(b).
+    """
+    _image_generator(G)
+    if steps < 2 or rows < 1:
+        raise RunError(f"--steps must be >= 2 and --rows >= 1, got {steps} and {rows}.")
+    if mode not in ("linear", "spherical"):
+        raise RunError(f"--mode {mode!r}: use linear or spherical.")
+    if labels is not None and not G.layout.num_classes:
+        raise RunError(f"{G.source} is not a conditional run; --labels needs one (drop it).")
+    for lab in (*(labels or ()), label):
+        G.layout.check(lab, {}, G.source)
+    seed = 0 if seed is None else seed
+    fixed = {0: label} if label is not None else {}
+    draws = []
+    for s in (seed, seed + 1):
+        gen = torch.Generator(device=G.device).manual_seed(s)
+        draws.append(G.layout.draw(rows, G.prior, gen, G.device, fixed))
+    a, b = draws
+    walk = slerp if mode == "spherical" else lerp
+    frames = []
+    for t in np.linspace(0.0, 1.0, steps):
+        if labels is not None:
+            code_a = G.net.label_code(torch.full((rows,), labels[0], device=G.device))
+            code_b = G.net.label_code(torch.full((rows,), labels[1], device=G.device))
+            inputs = {**a, "y_code": walk(code_a, code_b, float(t))}
+            inputs.pop("y")
+        else:
+            inputs = {**a, "z": walk(a["z"], b["z"], float(t))}
+            if "c" in a:
+                inputs["c"] = lerp(a["c"], b["c"], float(t))
+        frames.append(_uint8(G.generate(**inputs)))
+    return np.stack(frames, 1)
+
+
+# --- writing pictures ---------------------------------------------------------------------------
+def save_grid(images: np.ndarray, out: str | Path) -> Path:
+    """(rows, cols, C, H, W) uint8 -> a PNG grid, or .npy with the rows flattened."""
+    from gankit import viz
+
+    out = Path(out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows, cols = images.shape[:2]
+    flat = images.reshape(rows * cols, *images.shape[2:])
+    if out.suffix == ".npy":
+        np.save(out, flat)
+    elif out.suffix == ".png":
+        viz.image_grid(flat, nrow=cols).save(out)
+    else:
+        raise RunError(f"--out {out}: use FILE.png (a grid) or FILE.npy.")
+    return out
+
+
+def save_walk(images: np.ndarray, out: str | Path, duration_ms: int = 120) -> Path:
+    """(rows, steps, ...) -> a PNG grid (a row per walk) or a looping GIF (a frame per step,
+    the rows side by side, played forwards then backwards)."""
+    from gankit import viz
+
+    out = Path(out)
+    if out.suffix != ".gif":
+        return save_grid(images, out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    rows, steps = images.shape[:2]
+    nrow = math.ceil(math.sqrt(rows))
+    frames = [
+        viz.image_grid(images[:, t], nrow=nrow, min_cell=56).convert("P") for t in range(steps)
+    ]
+    frames += frames[-2:0:-1]  # ping-pong, so the loop has no jump
+    frames[0].save(out, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
+    return out
+
+
+# --- commands -----------------------------------------------------------------------------------
+def sample_per_class(args: argparse.Namespace) -> None:
+    """`gankit sample RUN --per-class`: ``--n`` samples for each class, a row per class."""
+    G = load_generator(args.run, ema=not args.no_ema)
+    if args.n < 1:
+        raise RunError(f"--n must be at least 1, got {args.n}.")
+    path = save_grid(per_class_grid(G, args.n, args.seed), args.out)
+    print(f"wrote {G.layout.num_classes} classes x {args.n} samples to {path}")
+
+
+def _cmd_traverse(args: argparse.Namespace) -> None:
+    G = load_generator(args.run, ema=not args.no_ema)
+    if args.steps < 2 or args.rows < 1:
+        raise RunError(f"--steps must be >= 2 and --rows >= 1, got {args.steps}, {args.rows}.")
+    grid = traverse(G, args.code, args.steps, args.rows, args.seed, tuple(args.range))
+    path = save_grid(grid, args.out)
+    kind = G.layout.codes()[args.code][0]
+    print(f"wrote {kind} code {args.code} traversal {grid.shape[0]}x{grid.shape[1]} to {path}")
+
+
+def _cmd_interpolate(args: argparse.Namespace) -> None:
+    G = load_generator(args.run, ema=not args.no_ema)
+    labels = tuple(args.labels) if args.labels else None
+    walk = interpolate(G, args.steps, args.rows, args.seed, args.mode, labels, args.label)
+    path = save_walk(walk, args.out)
+    print(
+        f"wrote {args.mode} interpolation ({walk.shape[0]} rows x {walk.shape[1]} steps) to {path}"
+    )
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("traverse", help="vary one latent code, the others fixed (InfoGAN Fig. 2)")
+    p.add_argument("run")
+    p.add_argument(
+        "--code",
+        type=int,
+        required=True,
+        help="code number: the label first (conditional runs), then InfoGAN codes",
+    )
+    p.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npy")
+    p.add_argument("--steps", type=int, default=10, help="values of a continuous code")
+    p.add_argument("--rows", type=int, default=8, help="fixed samples, one per row")
+    p.add_argument(
+        "--range",
+        type=float,
+        nargs=2,
+        default=(-2.0, 2.0),
+        metavar=("LO", "HI"),
+        help="span of a continuous code (training draws U(-1, 1))",
+    )
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-ema", action="store_true")
+    p.set_defaults(func=_cmd_traverse)
+
+    p = sub.add_parser("interpolate", help="walk between two latent points or two labels")
+    p.add_argument("run")
+    p.add_argument("--out", required=True, help="FILE.png (a row per walk) or FILE.gif")
+    p.add_argument("--mode", choices=("linear", "spherical"), default="spherical")
+    p.add_argument("--steps", type=int, default=10)
+    p.add_argument("--rows", type=int, default=6, help="walks, each from its own pair of points")
+    p.add_argument(
+        "--labels",
+        type=int,
+        nargs=2,
+        metavar=("A", "B"),
+        help="walk from class A to class B with z fixed (conditional runs)",
+    )
+    p.add_argument("--label", type=int, help="the class kept fixed while z moves")
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--no-ema", action="store_true")
+    p.set_defaults(func=_cmd_interpolate)

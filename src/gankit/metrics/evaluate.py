@@ -1,0 +1,506 @@
+"""``evaluate``: score samples (a run, an array file, an image folder) against a reference.
+
+DESIGN principle 7 (after torch-fidelity's ``calculate_metrics``): metrics are independent of
+training. A *source* gives the generated samples, a *reference* the real ones, an *extractor*
+maps both to features, and the feature metrics of this package compare them.
+
+Sources: a run directory (``n`` samples from its generator, EMA weights when kept), a ``.npy``
+/ ``.npz`` file in the ``gankit sample`` layout, a folder of images, or an array / tensor.
+References: ``None`` (the run's own dataset, its test split where it has one), a dataset spec
+``name[:split]`` (``fashion-mnist:test``, ``digits``, ``ring``), a file or a folder.
+
+Reference features are cached in ``<cache>/refstats/`` under the key (dataset fingerprint,
+extractor cache id, n, subset seed): the fingerprint hashes the data bytes and the cache id
+names the extractor's exact weights, so changed data or a retrained classifier never reuse
+stale statistics.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from safetensors import SafetensorError
+from safetensors.torch import load as st_load
+from safetensors.torch import save as st_save
+from torch import Tensor, nn
+
+from gankit.config import Config
+from gankit.data import DATASETS, Dataset, load_dataset
+from gankit.errors import ConfigError, DataError
+from gankit.metrics.classifier import DOMAIN_DATASETS, cache_root, is_cached, train_classifier
+from gankit.metrics.extractors import DEFAULT_BATCH, FeatureExtractor, Features, build_extractor
+from gankit.metrics.fid import RunningStats, frechet_distance
+from gankit.metrics.inception_score import inception_score
+from gankit.metrics.kid import kid
+from gankit.metrics.memorization import memorization
+from gankit.metrics.modes import class_coverage, mode_coverage
+from gankit.metrics.prdc import prdc
+from gankit.registry import close_matches
+from gankit.runs import RunDir, atomic_write_bytes, load_generator
+
+METRIC_NAMES = (
+    "fid",
+    "kid",
+    "precision_recall",
+    "density_coverage",
+    "is",
+    "class_coverage",
+    "mode_coverage",
+    "memorization",
+)
+ALIASES = {"prdc": ("precision_recall", "density_coverage")}
+IMAGE_DEFAULT = ("fid", "kid", "precision_recall", "density_coverage", "is", "class_coverage")
+VECTOR_DEFAULT = ("mode_coverage", "fid", "kid", "precision_recall", "density_coverage")
+NEEDS_CLASSIFIER = ("is", "class_coverage")
+REFSTATS_FORMAT = "gankit-refstats-1"
+#: Seed of the random subset taken when a reference or sample file holds more than ``n`` items;
+#: fixed, so the same (data, n) always gives the same subset and hence the same cache entry.
+SUBSET_SEED = 0
+KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000  # Bińkowski et al. 2018 / StyleGAN2-ADA defaults
+IS_SPLITS = 10  # Salimans et al. 2016
+
+
+def parse_metrics(metrics: str | Sequence[str] | None) -> list[str] | None:
+    """``"fid,kid"`` or ``["fid", "kid"]`` -> checked names (``prdc`` expands); None/"" -> None."""
+    if metrics is None:
+        return None
+    items = metrics.split(",") if isinstance(metrics, str) else list(metrics)
+    names: list[str] = []
+    for raw in items:
+        name = raw.strip().lower()
+        if not name:
+            continue
+        expanded = ALIASES.get(name, (name,))
+        for one in expanded:
+            if one not in METRIC_NAMES:
+                raise ConfigError(
+                    f"unknown metric {name!r}.{close_matches(name, list(METRIC_NAMES))} "
+                    f"Valid: {', '.join(METRIC_NAMES)}, prdc."
+                )
+            if one not in names:
+                names.append(one)
+    return names or None
+
+
+# --- sources ---------------------------------------------------------------------------------
+@dataclass
+class SampleSet:
+    """Generated samples: float32 images (N, C, H, W) in [-1, 1] or vectors (N, D)."""
+
+    x: Tensor
+    kind: str
+    description: str
+
+
+def _subset(x: Tensor, n: int) -> Tensor:
+    """At most ``n`` rows: a fixed-seed random subset in original order when there are more."""
+    if len(x) <= n:
+        return x
+    keep = np.sort(np.random.default_rng(SUBSET_SEED).choice(len(x), n, replace=False))
+    return x[torch.from_numpy(keep)]
+
+
+def _from_array(x: Tensor | np.ndarray, description: str) -> SampleSet:
+    t = torch.from_numpy(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else x.detach()
+    if t.dtype == torch.uint8:
+        from gankit.data import to_unit_range
+
+        t = to_unit_range(t)
+    elif not t.is_floating_point():
+        raise DataError(f"samples of dtype {t.dtype}: give uint8 images or float32 data")
+    if t.ndim == 3:
+        t = t.unsqueeze(1)
+    if t.ndim not in (2, 4):
+        raise DataError(
+            f"samples of shape {tuple(t.shape)}: give images (N, C, H, W) or vectors (N, D)"
+        )
+    return SampleSet(t.float().cpu(), "image" if t.ndim == 4 else "vector", description)
+
+
+def load_source(source: Any, n: int, seed: int = 0) -> tuple[SampleSet, Config | None]:
+    """The samples to score and, for a run directory, its config."""
+    if n < 1:
+        raise ConfigError(f"--n must be at least 1, got {n}")
+    if isinstance(source, (np.ndarray, Tensor)):
+        return _from_array(_subset(torch.as_tensor(source), n), "array"), None
+    path = Path(source).expanduser()
+    if (path / "config.json").is_file():
+        cfg = RunDir.open(path).config()
+        G = load_generator(path)
+        x = G.sample(n, seed=seed)
+        return SampleSet(x, G.kind, f"run {path} (step {G.step}, seed {seed})"), cfg
+    if path.is_dir():
+        ds = load_dataset("folder", root=path)
+    elif path.suffix.lower() in (".npy", ".npz"):
+        if not path.is_file():
+            raise DataError(f"sample file {path} does not exist")
+        ds = load_dataset("array", root=path)
+    else:
+        raise DataError(
+            f"{path} is not a run directory, a .npy/.npz file or an image folder; "
+            "give the --out of `gankit train` or of `gankit sample`"
+        )
+    return SampleSet(_subset(ds.x, n), ds.kind, str(path)), None
+
+
+# --- references ------------------------------------------------------------------------------
+@dataclass
+class Reference:
+    """Real data to compare with; ``train`` loads the training split (memorisation check)."""
+
+    dataset: Dataset
+    description: str
+    train: Callable[[], Dataset] | None = None
+
+
+def _load_split(name: str, split: str | None, **kw: Any) -> tuple[Dataset, str]:
+    """``split`` or, when None, "test" falling back to "train" for sets without one."""
+    if split is not None:
+        return load_dataset(name, split=split, **kw), split
+    try:
+        return load_dataset(name, split="test", **kw), "test"
+    except ConfigError:
+        return load_dataset(name, split="train", **kw), "train"
+
+
+def load_reference(spec: str | os.PathLike | None, run_cfg: Config | None, n: int) -> Reference:
+    """Resolve a reference spec (see the module docstring)."""
+    if spec is None or spec == "":
+        if run_cfg is None:
+            raise ConfigError(
+                "give --reference (a dataset such as fashion-mnist:test, a .npy/.npz "
+                "file or an image folder) when the source is not a run directory"
+            )
+        d = run_cfg.data
+        kw = dict(
+            root=d.root,
+            image_size=d.image_size,
+            channels=d.channels,
+            n_samples=n,
+            seed=run_cfg.train.seed,
+            download=d.download,
+        )
+        ds, split = _load_split(d.name, None, **kw)
+        # The memorisation check needs the exact training set: for toys, all n_samples of it.
+        train_kw = {**kw, "n_samples": d.n_samples}
+        train = (
+            None if split == "train" else (lambda: load_dataset(d.name, split="train", **train_kw))
+        )
+        return Reference(ds, f"{d.name}:{split} (the run's data)", train)
+    text = str(spec)
+    name, _, split = text.partition(":")
+    if name in DATASETS and name not in ("folder", "array"):
+        kw = dict(n_samples=n)
+        ds, used = _load_split(name, split or None, **kw)
+        train = None if used != "test" else (lambda: load_dataset(name, split="train", **kw))
+        return Reference(ds, f"{name}:{used}", train)
+    path = Path(text).expanduser()
+    if path.is_dir():
+        return Reference(load_dataset("folder", root=path), str(path))
+    if path.is_file():
+        return Reference(load_dataset("array", root=path), str(path))
+    raise ConfigError(
+        f"unknown reference {text!r}; give a dataset (e.g. fashion-mnist:test, digits, ring; "
+        "see `gankit list`), a .npy/.npz file or an image folder."
+        + close_matches(name, DATASETS.names())
+    )
+
+
+# --- extractors ------------------------------------------------------------------------------
+def _inception_available() -> bool:
+    from gankit.metrics.inception import default_weights
+
+    try:
+        default_weights()
+    except DataError:
+        return False
+    return True
+
+
+def resolve_extractor(
+    spec: str | nn.Module | FeatureExtractor,
+    kind: str,
+    dataset_name: str,
+    device: str | torch.device = "cpu",
+    train_missing: bool = False,
+) -> FeatureExtractor:
+    """The extractor for ``spec``; ``"auto"`` picks raw data for vectors, the domain classifier
+    for digits / MNIST / Fashion-MNIST images, and InceptionV3 when its weights are known."""
+    if isinstance(spec, str) and spec == "auto":
+        if kind == "vector":
+            spec = "raw"
+        elif dataset_name in DOMAIN_DATASETS:
+            spec = f"domain:{dataset_name}"
+        elif _inception_available():
+            spec = "inception"
+        else:
+            raise ConfigError(
+                f"no default feature extractor for {dataset_name} images; pass --extractor "
+                "inception:WEIGHTS (standard FID), domain:DATASET or raw (pixels)"
+            )
+    if isinstance(spec, str) and spec.startswith("domain:") and train_missing:
+        dataset = spec.partition(":")[2]
+        if dataset in DOMAIN_DATASETS and not is_cached(dataset):
+            train_classifier(dataset)
+    return build_extractor(spec, device)
+
+
+# --- reference statistics cache --------------------------------------------------------------
+@dataclass
+class RefStats:
+    """Reference features and what the metrics need of them."""
+
+    features: Tensor  # (N, D) float32
+    mean: np.ndarray  # (D,) float64
+    cov: np.ndarray  # (D, D) float64, unbiased
+    predicted: Tensor | None  # (N,) classifier labels, when the extractor has a softmax
+
+
+def _stats_key(fingerprint: str, cache_id: str, n: int) -> dict[str, Any]:
+    return {
+        "format": REFSTATS_FORMAT,
+        "fingerprint": fingerprint,
+        "extractor": cache_id,
+        "n": n,
+        "subset_seed": SUBSET_SEED,
+    }
+
+
+def refstats_path(key: dict[str, Any]) -> Path:
+    digest = hashlib.sha256(json.dumps(key, sort_keys=True).encode()).hexdigest()
+    return cache_root() / "refstats" / f"{digest[:32]}.safetensors"
+
+
+def _read_refstats(path: Path, key: dict[str, Any]) -> RefStats | None:
+    try:
+        raw = path.read_bytes()
+        tensors = st_load(raw)
+        header = json.loads(raw[8 : 8 + int.from_bytes(raw[:8], "little")])
+        stored = json.loads(header["__metadata__"]["key"])
+    except (OSError, SafetensorError, ValueError, KeyError):
+        return None  # unreadable: recomputed and rewritten
+    if stored != key:
+        return None
+    return RefStats(
+        tensors["features"],
+        tensors["mean"].numpy(),
+        tensors["cov"].numpy(),
+        tensors.get("predicted"),
+    )
+
+
+def reference_stats(
+    ds: Dataset,
+    extractor: FeatureExtractor,
+    n: int | None,
+    *,
+    use_cache: bool = True,
+    batch_size: int = DEFAULT_BATCH,
+) -> RefStats:
+    """Features of (a fixed subset of at most ``n`` items of) ``ds``, cached on disk."""
+    n_used = len(ds) if n is None else min(n, len(ds))
+    # Raw features cost nothing to recompute; caching them would only fill the disk.
+    cache = use_cache and extractor.cache_id != "raw"
+    key = _stats_key(ds.fingerprint(), extractor.cache_id, n_used) if cache else {}
+    if cache and (path := refstats_path(key)).is_file():
+        found = _read_refstats(path, key)
+        if found is not None:
+            return found
+    feats = extractor(_subset(ds.x, n_used), batch_size)
+    mean, cov = RunningStats().update(feats.features).compute()
+    stats = RefStats(feats.features, mean, cov, feats.predicted)
+    if cache:
+        tensors = {
+            "features": stats.features.contiguous(),
+            "mean": torch.from_numpy(mean),
+            "cov": torch.from_numpy(cov),
+        }
+        if stats.predicted is not None:
+            tensors["predicted"] = stats.predicted
+        path = refstats_path(key)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(
+            path, st_save(tensors, metadata={"key": json.dumps(key, sort_keys=True)})
+        )
+    return stats
+
+
+# --- scoring -------------------------------------------------------------------------------
+class Evaluator:
+    """A reference and an extractor, prepared once; :meth:`score` rates one set of samples.
+
+    Training's metrics callback keeps one, so reference features are extracted once per run.
+    """
+
+    def __init__(
+        self,
+        reference: Reference,
+        extractor: FeatureExtractor,
+        metrics: Sequence[str] | None,
+        *,
+        n: int,
+        batch_size: int = DEFAULT_BATCH,
+        use_cache: bool = True,
+    ):
+        self.reference, self.extractor, self.n = reference, extractor, n
+        self.batch_size, self.use_cache = batch_size, use_cache
+        kind = reference.dataset.kind
+        self.explicit = metrics is not None
+        self.metrics = (
+            list(metrics) if metrics else list(IMAGE_DEFAULT if kind == "image" else VECTOR_DEFAULT)
+        )
+        no_probs = extractor.has_probs is False
+        for m in self.metrics:
+            if m in NEEDS_CLASSIFIER and no_probs and self.explicit:
+                raise ConfigError(
+                    f"metric {m!r} needs a classifier extractor (domain:DATASET or "
+                    f"inception), not {extractor.name!r}"
+                )
+            if m == "mode_coverage" and "centers" not in reference.dataset.info and self.explicit:
+                raise ConfigError("mode_coverage needs a Gaussian-mixture reference (ring, grid)")
+            if m == "memorization" and reference.train is None:
+                raise ConfigError(
+                    "memorization needs held-out real data and the training data: "
+                    "a run directory, or a reference dataset's test split"
+                )
+        if not self.explicit:  # defaults quietly skip what this reference cannot support
+            self.metrics = [
+                m
+                for m in self.metrics
+                if not (m in NEEDS_CLASSIFIER and no_probs)
+                and not (m == "mode_coverage" and "centers" not in reference.dataset.info)
+            ]
+        self._ref: RefStats | None = None
+        self._train: RefStats | None = None
+
+    @property
+    def ref(self) -> RefStats:
+        if self._ref is None:
+            self._ref = reference_stats(
+                self.reference.dataset,
+                self.extractor,
+                self.n,
+                use_cache=self.use_cache,
+                batch_size=self.batch_size,
+            )
+        return self._ref
+
+    def score(self, x: Tensor | np.ndarray) -> dict[str, Any]:
+        """Every chosen metric of the samples ``x`` (images or vectors) as a flat dict."""
+        ref_kind = self.reference.dataset.kind
+        x_kind = "image" if x.ndim == 4 else "vector"
+        if x_kind != ref_kind:
+            raise DataError(
+                f"the samples are {x_kind}s but the reference holds {ref_kind}s; "
+                "choose a matching --reference"
+            )
+        fake = self.extractor(x, self.batch_size)
+        ref = self.ref
+        out: dict[str, Any] = {"n_reference": int(ref.features.shape[0])}
+        for m in self.metrics:
+            if m in NEEDS_CLASSIFIER and (fake.probs is None or ref.predicted is None):
+                if self.explicit:
+                    raise DataError(
+                        f"metric {m!r} needs class probabilities, but "
+                        f"{self.extractor.name} returns features only"
+                    )
+                continue
+            out.update(self._one(m, x, fake, ref))
+        return {k: _jsonable(v) for k, v in out.items()}
+
+    def _one(self, m: str, x: Tensor | np.ndarray, fake: Features, ref: RefStats) -> dict:
+        f = fake.features
+        if m == "fid":
+            mu, cov = RunningStats().update(f).compute()
+            return {"fid": frechet_distance(mu, cov, ref.mean, ref.cov)}
+        if m == "kid":
+            mean, std = kid(f, ref.features, n_subsets=KID_SUBSETS, subset_size=KID_SUBSET_SIZE)
+            return {"kid": mean, "kid_std": std}
+        if m in ("precision_recall", "density_coverage"):
+            want_dc = m == "density_coverage" or "density_coverage" in self.metrics
+            want_pr = m == "precision_recall" or "precision_recall" in self.metrics
+            if m == "density_coverage" and want_pr:
+                return {}  # already computed together with precision_recall
+            return prdc(ref.features, f, want_pr=want_pr, want_dc=want_dc)
+        if m == "is":
+            mean, std = inception_score(fake.probs, splits=min(IS_SPLITS, len(f)))
+            return {"is": mean, "is_std": std}
+        if m == "class_coverage":
+            num = fake.probs.shape[1]
+            cc = class_coverage(fake.predicted, ref.predicted, num)
+            return {
+                "classes_covered": cc["classes_covered"],
+                "num_classes": num,
+                "class_kl": cc["kl"],
+            }
+        if m == "mode_coverage":
+            info = self.reference.dataset.info
+            points = torch.as_tensor(x).float()
+            return mode_coverage(points, info["centers"], info["std"])
+        if m == "memorization":
+            if self._train is None:
+                self._train = reference_stats(
+                    self.reference.train(),
+                    self.extractor,
+                    None,
+                    use_cache=self.use_cache,
+                    batch_size=self.batch_size,
+                )
+            mem = memorization(f, self._train.features, ref.features)
+            return {f"mem_{k}": v for k, v in mem.items()}
+        raise ConfigError(f"unknown metric {m!r}")
+
+
+def _jsonable(v: Any) -> Any:
+    if isinstance(v, (np.floating, float)):
+        return None if not math.isfinite(float(v)) else float(v)
+    if isinstance(v, (np.integer,)):
+        return int(v)
+    if isinstance(v, np.bool_):
+        return bool(v)
+    return v
+
+
+def evaluate(
+    source: Any,
+    reference: str | os.PathLike | None = None,
+    *,
+    metrics: str | Sequence[str] | None = None,
+    n: int = 2000,
+    extractor: str | nn.Module | FeatureExtractor = "auto",
+    seed: int = 0,
+    batch_size: int = DEFAULT_BATCH,
+    device: str | torch.device = "cpu",
+    train_extractor: bool = False,
+    use_cache: bool = True,
+) -> dict[str, Any]:
+    """Score ``source`` against ``reference`` and return one flat dict (JSON-ready).
+
+    ``metrics``: names from :data:`METRIC_NAMES` (comma string or list); None picks the
+    defaults for the data (:data:`IMAGE_DEFAULT` or :data:`VECTOR_DEFAULT`, minus those the
+    reference or extractor cannot support). ``n`` samples are drawn from a run, and at most
+    ``n`` are used of a file, folder or reference. ``train_extractor`` trains a missing domain
+    classifier instead of raising :class:`~gankit.metrics.classifier.ExtractorNotTrained`.
+    """
+    chosen = parse_metrics(metrics)
+    samples, run_cfg = load_source(source, n, seed)
+    ref = load_reference(reference, run_cfg, n)
+    ex = resolve_extractor(extractor, ref.dataset.kind, ref.dataset.name, device, train_extractor)
+    ev = Evaluator(ref, ex, chosen, n=n, batch_size=batch_size, use_cache=use_cache)
+    out: dict[str, Any] = {
+        "source": samples.description,
+        "reference": ref.description,
+        "extractor": ex.name,
+        "n": int(samples.x.shape[0]),
+    }
+    out.update(ev.score(samples.x))
+    return out

@@ -1,0 +1,63 @@
+"""Odena, Olah & Shlens 2017, "Conditional Image Synthesis with Auxiliary Classifier GANs".
+
+G(z, c) makes an image of class c ~ U{0..K-1}. D sees only the image and has two outputs on
+one body (Sec. 3): P(S | X), real or fake, and P(C | X), the class. With the log-likelihoods
+
+    L_S = E[log P(S = real | X_real)] + E[log P(S = fake | X_fake)]        (Eq. 2)
+    L_C = E[log P(C = c | X_real)] + E[log P(C = c | X_fake)]                (Eq. 3)
+
+D is trained to maximise L_S + L_C and G to maximise L_C - L_S. L_S is GAN's adversarial game
+(d_adv, g_adv, in any loss family); this file adds the class terms -L_C for D and the fake half
+of -L_C for G, both weighted by ``train.ac_weight``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gankit.config import Config
+from gankit.networks import build_network
+from gankit.networks.conditional import HeadMemo
+from gankit.variants.base import VARIANTS, StepContext
+from gankit.variants.cgan import CGAN, base_networks
+
+
+@VARIANTS.register("acgan")
+class ACGAN(CGAN):
+    name = "acgan"
+
+    def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
+        nets = super().build(cfg, data)  # G(z, c) as in CGAN
+        _, _, d_base, d_kw = base_networks(cfg, data)
+        # D(x) does not see the class; its linear head gives the K logits of P(C | X).
+        nets["D"] = build_network(
+            "cond_d", base=d_base, base_kwargs=d_kw, head_dim=self.latent.num_classes
+        )
+        self.weight = cfg.train.ac_weight
+        self.memo = HeadMemo()  # P(C | X) from the same pass through D as P(S | X)
+        return nets
+
+    def fake_batch(self, nets: dict[str, nn.Module], ctx: StepContext) -> tuple[Tensor, Any]:
+        self.memo.clear()  # a new loss evaluation starts here
+        return super().fake_batch(nets, ctx)
+
+    def d_logits(self, nets: dict[str, nn.Module], x: Tensor, cond: Any) -> Tensor:
+        return self.memo.logits(nets["D"], x)  # P(S | X) only: the class is not an input
+
+    def extra_d_terms(
+        self, nets, ctx, real: Tensor, fake: Tensor, fake_cond: Any
+    ) -> dict[str, Tensor]:
+        real_class = self.memo.head(nets["D"], real)  # (N, K) logits of P(C | X_real)
+        fake_class = self.memo.head(nets["D"], fake)
+        ctx.log("class_acc(x)", (real_class.argmax(1) == ctx.labels).float().mean())
+        # -L_C: cross-entropy is -log P(C = c | X), averaged over the batch.
+        nll = F.cross_entropy(real_class, ctx.labels) + F.cross_entropy(fake_class, fake_cond)
+        return {"d_class": self.weight * nll}
+
+    def extra_g_terms(self, nets, ctx, fake: Tensor, fake_cond: Any) -> dict[str, Tensor]:
+        fake_class = self.memo.head(nets["D"], fake)
+        ctx.log("class_acc(G(z))", (fake_class.argmax(1) == fake_cond).float().mean())
+        return {"g_class": self.weight * F.cross_entropy(fake_class, fake_cond)}

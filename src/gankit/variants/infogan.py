@@ -1,0 +1,119 @@
+"""Chen et al. 2016, "InfoGAN: Interpretable Representation Learning by Information Maximizing
+Generative Adversarial Nets".
+
+G(z, c) takes incompressible noise z and a latent code c: here one categorical code with K
+values (``model.info_categorical``) and ``model.info_continuous`` codes ~ U(-1, 1) (Sec. 5).
+No labels are used. The game asks for high mutual information between c and G(z, c) (Eq. 3):
+
+    min_G max_D V_I(D, G) = V(D, G) - lambda I(c; G(z, c)).
+
+I is bounded below through an auxiliary distribution Q(c | x) (Lemma 5.1, Eq. 4-5):
+
+    L_I(G, Q) = E_{c ~ P(c), x ~ G(z, c)}[log Q(c | x)] + H(c) <= I(c; G(z, c)),
+
+and the objective becomes min_{G, Q} max_D V(D, G) - lambda L_I(G, Q) (Eq. 6), lambda being
+``train.info_weight``. Q is a head on D's body (Sec. 6): a softmax over the K values and, for
+each continuous code, a factored Gaussian with unit variance, whose log-likelihood is
+-(c - mu)^2 / 2 + const. As in the authors' code, -lambda L_I (without the constant H(c)) is
+added to D's loss, which trains Q and the shared body, and to G's loss.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+from torch import Tensor, nn
+
+from gankit.config import Config
+from gankit.errors import ConfigError
+from gankit.networks import build_network
+from gankit.networks.conditional import HeadMemo, LatentLayout
+from gankit.variants.base import VARIANTS, StepContext
+from gankit.variants.cgan import base_networks
+from gankit.variants.gan import GAN
+
+Q_HIDDEN = 128  # FC.128-BN-lReLU before Q's outputs (Chen et al. 2016, Table 1)
+
+
+@VARIANTS.register("infogan")
+class InfoGAN(GAN):
+    name = "infogan"
+
+    def layout(self, cfg: Config) -> LatentLayout:
+        m = cfg.model
+        cat = (m.info_categorical,) if m.info_categorical else ()
+        if not cat and not m.info_continuous:
+            raise ConfigError(
+                "infogan needs a latent code: set model.info_categorical >= 2 "
+                "or model.info_continuous >= 1."
+            )
+        return LatentLayout(m.z_dim, categorical=cat, continuous=m.info_continuous)
+
+    def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
+        self.latent = self.layout(cfg)
+        self.weight = cfg.train.info_weight
+        self.memo = HeadMemo()  # Q's outputs from the same pass through D's body
+        g_base, g_kw, d_base, d_kw = base_networks(cfg, data)
+        G = build_network(
+            "cond_g",
+            base=g_base,
+            base_kwargs=g_kw,
+            z_dim=cfg.model.z_dim,
+            code_dim=self.latent.code_dim,
+        )
+        D = build_network(  # one head: K categorical logits, then one mean per continuous code
+            "cond_d",
+            base=d_base,
+            base_kwargs=d_kw,
+            head_dim=self.latent.code_dim,
+            head_hidden=Q_HIDDEN,
+        )
+        return {"G": G, "D": D}
+
+    def fake_batch(self, nets: dict[str, nn.Module], ctx: StepContext) -> tuple[Tensor, Any]:
+        self.memo.clear()  # a new loss evaluation starts here
+        z = ctx.sample_z(ctx.batch_size)
+        cat, cont = self.latent.draw_codes(ctx.batch_size, ctx.rng, z.device)  # c ~ P(c)
+        return nets["G"](z, c=self.latent.code_vector(cat, cont)), (cat, cont)
+
+    def d_logits(self, nets: dict[str, nn.Module], x: Tensor, cond: Any) -> Tensor:
+        return self.memo.logits(nets["D"], x)  # V(D, G) is the plain GAN game on x
+
+    def info_loss(self, nets, ctx: StepContext, fake: Tensor, codes: Any) -> Tensor:
+        """-L_I + H(c): the negative log-likelihood of the codes under Q(c | G(z, c))."""
+        cat, cont = codes
+        q = self.memo.head(nets["D"], fake)  # (N, code_dim)
+        nll = q.new_zeros(())
+        start = 0
+        for i, k in enumerate(self.latent.categorical):
+            ce = F.cross_entropy(q[:, start : start + k], cat[:, i])
+            ctx.log(f"MI_bound(c{i})", math.log(k) - ce)  # L_I for this code (Eq. 5), <= log K
+            nll, start = nll + ce, start + k
+        if self.latent.continuous:
+            # unit-variance Gaussian: -log Q(c | x) = (c - mu)^2 / 2 + const
+            nll = nll + 0.5 * ((cont - q[:, start:]) ** 2).sum(1).mean()
+        return nll
+
+    def extra_d_terms(
+        self, nets, ctx, real: Tensor, fake: Tensor, fake_cond: Any
+    ) -> dict[str, Tensor]:
+        return {"d_info": self.weight * self.info_loss(nets, ctx, fake, fake_cond)}
+
+    def extra_g_terms(self, nets, ctx, fake: Tensor, fake_cond: Any) -> dict[str, Tensor]:
+        return {"g_info": self.weight * self.info_loss(nets, ctx, fake, fake_cond)}
+
+    def grid_samples(self, G: nn.Module, z: Tensor) -> Tensor:
+        # Categorical value i % K and continuous codes 0: a category per column of a K-wide grid.
+        n = len(z)
+        cat = torch.arange(n, device=z.device)[:, None] % torch.tensor(
+            self.latent.categorical or (1,), device=z.device
+        )
+        cat = cat[:, : len(self.latent.categorical)]
+        cont = torch.zeros(n, self.latent.continuous, device=z.device)
+        return G(z, c=self.latent.code_vector(cat, cont))
+
+    def generator_meta(self, cfg: Config, data: Any) -> dict[str, Any]:
+        return {"generator_input": self.layout(cfg).to_meta()}
