@@ -54,7 +54,9 @@ def test_json_round_trip():
 
 
 def test_every_preset_builds_and_unknown_preset_is_named():
-    own_data = [n for n, p in PRESETS.items() if p.overrides.get("data.name") in ("folder", "array")]
+    own_data = [
+        n for n, p in PRESETS.items() if p.overrides.get("data.name") in ("folder", "array")
+    ]
     for name in PRESETS:
         if name in own_data:
             with pytest.raises(ConfigError, match="data.root"):
