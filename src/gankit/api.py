@@ -53,11 +53,15 @@ def train(
     if progress is not None:
         cfg.log.progress = progress
     apply_overrides(cfg, {})  # re-validate after the direct edits
-    run = RunDir.create(out, cfg)
+    from gankit.training.distributed import env_info
+
+    main = env_info().is_main  # under torchrun only rank 0 writes the run directory
+    run = RunDir.create(out, cfg) if main else RunDir(out)
     trainer = _trainer(cfg, run)
     if epochs is not None:
         cfg.train.steps = trainer.steps_for_epochs(epochs)
-        atomic_write_bytes(run.config_path, cfg.to_json().encode())
+        if main:
+            atomic_write_bytes(run.config_path, cfg.to_json().encode())
     trainer.train(cfg.train.steps)
     return run
 
@@ -74,10 +78,15 @@ def resume(
     if run.checkpoint_paths():
         ckpt = run.load_checkpoint()
         trainer.load_state(ckpt.tensors, ckpt.meta, ckpt.step)
-    run.truncate_stats(trainer.step)  # records written after that checkpoint are replayed
+    from gankit.training.distributed import env_info
+
+    main = env_info().is_main
+    if main:
+        run.truncate_stats(trainer.step)  # records written after that checkpoint are replayed
     if steps is not None and steps != cfg.train.steps:
         cfg.train.steps = steps
-        atomic_write_bytes(run.config_path, cfg.to_json().encode())
+        if main:
+            atomic_write_bytes(run.config_path, cfg.to_json().encode())
     if cfg.train.steps < trainer.step:
         raise RunError(
             f"{run.path} is already at step {trainer.step}; ask for more steps "

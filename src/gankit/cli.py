@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import os
 import sys
 from pathlib import Path
 
@@ -46,6 +47,8 @@ def _cmd_resume(args: argparse.Namespace) -> None:
 
 
 def _report(path: Path) -> None:
+    if os.environ.get("RANK", "0") != "0":  # under torchrun, rank 0 speaks for the run
+        return
     pictures = [
         p
         for p in (

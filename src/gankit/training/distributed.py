@@ -91,11 +91,23 @@ def wrap(nets: dict[str, nn.Module], info: DistInfo, device: torch.device) -> di
     }
 
 
-def phase_views(
-    raw: dict[str, nn.Module], wrapped: dict[str, nn.Module], trained: list[str]
-) -> dict[str, nn.Module]:
-    """The networks a phase sees: DDP wrappers for those it trains, plain modules otherwise."""
-    return {k: wrapped[k] if k in trained and k in wrapped else v for k, v in raw.items()}
+class PhaseNets(dict):
+    """The networks as the running phase sees them: the DDP wrapper of each network the phase
+    trains (``active``), the plain module of every other. Without DDP it is the plain dict.
+
+    Variants keep this one mapping and look networks up at call time, so the loop switches
+    what they get by setting ``active``; iteration and ``items()`` give the plain modules.
+    """
+
+    def __init__(self, raw: dict[str, nn.Module], wrapped: dict[str, nn.Module]):
+        super().__init__(raw)
+        self.wrapped = wrapped
+        self.active: list[str] = []
+
+    def __getitem__(self, key: str) -> nn.Module:
+        if key in self.active and key in self.wrapped:
+            return self.wrapped[key]
+        return super().__getitem__(key)
 
 
 def mean_over_ranks(values: dict[str, float], info: DistInfo) -> dict[str, float]:

@@ -22,14 +22,15 @@ from torch import Tensor, nn
 from gankit import viz
 from gankit.config import Config
 from gankit.data import Dataset, from_unit_range, load_dataset
-from gankit.errors import CheckpointError, TrainingError
+from gankit.errors import CheckpointError, ConfigError, TrainingError
 from gankit.networks import network_spec
 from gankit.noise import NoisePrior
 from gankit.runs import RunDir, one_line, prefixed
-from gankit.training import guard, statecheck, tricks
+from gankit.training import distributed, guard, statecheck, tricks
 from gankit.training.batcher import Batcher
 from gankit.training.checkpoint import optimizer_state, restore_optimizer
 from gankit.training.ema import EMA
+from gankit.training.precision import Precision
 from gankit.variants import VARIANTS, Phase, StepContext
 
 # What damaged or crafted checkpoint values raise while being loaded into a trainer.
@@ -82,10 +83,22 @@ class Trainer:
             torch.use_deterministic_algorithms(True)
         torch.manual_seed(t.seed)  # network initialisation
         self.device = resolve_device(t.device)
+        self.dist, dist_device = distributed.init(t.device)  # torchrun: one process per rank
+        self.device = dist_device or self.device
         self.data = data if data is not None else load_run_data(cfg)
         self.variant = VARIANTS.get(t.variant)()
-        self.nets = {k: v.to(self.device) for k, v in self.variant.build(cfg, self.data).items()}
-        self.phases: list[Phase] = self.variant.phases(cfg, self.nets)
+        if self.dist.enabled and not self.variant.ddp_safe:
+            raise ConfigError(f"variant {t.variant!r} does not support several processes yet; "
+                              "train it with one process.")
+        # channels-last helps oneDNN / cuDNN convolutions; it changes no values
+        fmt = torch.channels_last if t.channels_last and self.data.kind == "image" else None
+        self.nets = {k: v.to(self.device, memory_format=fmt) if fmt else v.to(self.device)
+                     for k, v in self.variant.build(cfg, self.data).items()}
+        # A phase sees DDP wrappers of the networks it trains and plain modules of the rest.
+        wrapped = distributed.wrap(self.nets, self.dist, self.device) if self.dist.enabled else {}
+        self.views = distributed.PhaseNets(self.nets, wrapped)
+        self.phases: list[Phase] = self.variant.phases(cfg, self.views)
+        self.precision = Precision(t.precision, self.device, [p.name for p in self.phases])
         self.optimizers = {
             p.name: torch.optim.Adam(
                 [q for m in p.modules for q in self.nets[m].parameters()], lr=p.lr, betas=p.betas
@@ -95,12 +108,17 @@ class Trainer:
         gkey = self.variant.generator_key
         self.ema = EMA(self.nets[gkey], t.ema) if t.ema > 0 else None
         self.prior = NoisePrior(cfg.model.prior, cfg.model.z_dim, cfg.model.prior_df)
-        self.noise_rng = torch.Generator(device=self.device).manual_seed(t.seed + 1)
+        # each rank its own noise stream; rank 0 keeps the single-process stream
+        self.noise_rng = torch.Generator(device=self.device).manual_seed(
+            t.seed + 1 + 7919 * self.dist.rank)
         fixed_rng = torch.Generator(device=self.device).manual_seed(t.seed + 3)
         self.fixed_z = self.prior.sample(cfg.log.n_fixed, fixed_rng, self.device)
-        x = self.data.x.to(self.device)
-        y = None if self.data.y is None else self.data.y.to(self.device)
-        self.batcher = Batcher(x, y, t.batch_size, seed=t.seed + 2)
+        x = distributed.shard(self.data.x, self.dist).to(self.device, memory_format=fmt or
+                                                         torch.contiguous_format)
+        y = None if self.data.y is None else distributed.shard(self.data.y, self.dist)
+        self.batcher = Batcher(x, None if y is None else y.to(self.device),
+                               distributed.per_rank_batch(t.batch_size, self.dist),
+                               seed=t.seed + 2 + 7919 * self.dist.rank)
         self.step = 0
         self._lr_factor = 1.0  # train.lr_decay factor the optimizers' rates include now
         self.last_grid_epoch = -1
@@ -139,6 +157,7 @@ class Trainer:
         self._decay_learning_rates()
         for phase in self.phases:
             self._set_trainable(phase.modules)
+            self.views.active = phase.modules
             opt = self.optimizers[phase.name]
             for _ in range(phase.repeat):
                 real, labels = self.batcher.next() if phase.uses_data else (None, None)
@@ -146,18 +165,20 @@ class Trainer:
                     self.nets,
                     real,
                     labels,
-                    self.cfg.train.batch_size,
+                    self.batcher.batch_size,  # per process when distributed
                     self.step,
                     self._sample_z,
                     rng=self.noise_rng,  # labels / codes come from the saved noise stream
                 )
                 opt.zero_grad(set_to_none=True)
-                terms = phase.loss(ctx)
-                total = sum(terms.values())
-                total.backward()
+                with self.precision.autocast():
+                    terms = phase.loss(ctx)
+                total = sum(v.float() for v in terms.values())
+                self.precision.backward(total, phase.name)
+                self.precision.unscale(opt, phase.name)
                 # NaN/Inf in the loss or a gradient: raise before the weights move (guard.py)
                 guard.check_update(phase.name, terms, total, opt, self.step)
-                opt.step()
+                self.precision.step(opt, phase.name)
                 if phase.after_step is not None:
                     phase.after_step()
                 self._accumulate({f"loss/{k}": v.detach() for k, v in terms.items()})
@@ -191,8 +212,8 @@ class Trainer:
                 self.batcher.epoch + self.batcher.position / max(1, len(self.batcher.x)), 4
             ),
         }
-        for k, v in self._sums.items():
-            record[k] = float(v.item()) / self._counts[k]
+        means = {k: float(v.item()) / self._counts[k] for k, v in self._sums.items()}
+        record.update(distributed.mean_over_ranks(means, self.dist))  # averaged over processes
         bad = [k for k, v in record.items() if isinstance(v, float) and not math.isfinite(v)]
         if bad:
             raise TrainingError(
@@ -200,10 +221,12 @@ class Trainer:
                 "good checkpoint is kept. Lower train.lr_d / train.lr_g or check the data."
             )
         record["sec_per_step"] = elapsed / max(1, steps_done)
+        self._sums, self._counts = {}, {}
+        if not self.dist.is_main:  # only rank 0 writes the run directory
+            return record
         for cb in self.callbacks:
             cb.on_record(self, record)
         self.run.append_stats(record)
-        self._sums, self._counts = {}, {}
         return record
 
     def _sampling_net(self) -> nn.Module:
@@ -212,6 +235,8 @@ class Trainer:
     @torch.no_grad()
     def write_samples(self) -> None:
         """The fixed-noise grid (images) or the real/fake/contour frame (2-D vectors)."""
+        if not self.dist.is_main:
+            return
         net = self._sampling_net()
         was_training = net.training
         net.eval()
@@ -262,6 +287,8 @@ class Trainer:
 
     def write_summary_pictures(self) -> None:
         """GIFs of the grids / frames and the loss plot, all read back from the run directory."""
+        if not self.dist.is_main:
+            return
         for folder, gif in (
             (self.run.samples_dir, "progress.gif"),
             (self.run.frames_dir, "progress.gif"),
@@ -305,8 +332,13 @@ class Trainer:
         }
         return tensors, meta
 
-    def save_checkpoint(self) -> Path:
+    def save_checkpoint(self) -> Path | None:
+        """Every rank takes part (states are gathered); rank 0 alone writes the file."""
+        distributed.broadcast_buffers(self.nets, self.dist)
         tensors, meta = self.state()
+        self._add_rank_states(tensors, meta)
+        if not self.dist.is_main:
+            return None
         # weights, EMA, BatchNorm statistics, optimizer moments, trick state: all must be finite
         bad = guard.non_finite_names(tensors)
         if bad:
@@ -316,10 +348,39 @@ class Trainer:
             )
         return self.run.save_checkpoint(self.step, tensors, meta, self.cfg.log.keep_checkpoints)
 
+    def _add_rank_states(self, tensors: dict[str, Tensor], meta: dict[str, Any]) -> None:
+        """With N processes, every rank's noise stream and data position (rank r > 0 under
+        ``rank<r>.``), so that a resumed run continues each rank exactly."""
+        meta["world_size"] = self.dist.world_size
+        if not self.dist.enabled:
+            return
+        batch_meta, batch_tensors = self.batcher.state()
+        mine = {"rng.noise": self.noise_rng.get_state().cpu(), "batcher_meta": batch_meta,
+                **{f"batcher.{k}": v.cpu() for k, v in batch_tensors.items()}}
+        ranks = distributed.gather_states(mine, self.dist)
+        meta["rank_batchers"] = {str(r): st.pop("batcher_meta") for r, st in enumerate(ranks)}
+        for r, st in enumerate(ranks[1:], start=1):
+            tensors.update({f"rank{r}.{k}": v for k, v in st.items()})
+
+    def _select_rank_state(self, tensors: dict[str, Tensor], meta: dict[str, Any]
+                           ) -> tuple[dict[str, Tensor], dict[str, Any]]:
+        saved = int(meta.get("world_size", 1))
+        if saved != self.dist.world_size:
+            raise CheckpointError(
+                f"this checkpoint was written by {saved} process(es); resume it with the same "
+                f"number (torchrun --nproc_per_node={saved}), not {self.dist.world_size}."
+            )
+        if self.dist.rank == 0:
+            return tensors, meta
+        mine = prefixed(tensors, f"rank{self.dist.rank}")
+        return {**tensors, **mine}, {**meta,
+                                     "batcher": meta["rank_batchers"][str(self.dist.rank)]}
+
     def load_state(self, tensors: dict[str, Tensor], meta: dict[str, Any], step: int) -> None:
         # A checkpoint may come from a stranger: every part is checked (statecheck.py) and any
         # mismatch is one CheckpointError now rather than a crash deep inside training.
         try:
+            tensors, meta = self._select_rank_state(tensors, meta)
             for name, net in self.nets.items():
                 net.load_state_dict(prefixed(tensors, name))
             if self.ema is not None:
@@ -357,7 +418,7 @@ class Trainer:
             self.write_samples()  # the untrained generator: first frame of the progress figure
             self.last_grid_epoch = self.batcher.epoch
         bar = None
-        if log.progress and to_step > self.step:
+        if log.progress and self.dist.is_main and to_step > self.step:
             from tqdm import tqdm
 
             bar = tqdm(

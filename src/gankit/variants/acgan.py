@@ -28,6 +28,7 @@ from gankit.variants.cgan import CGAN, base_networks
 @VARIANTS.register("acgan")
 class ACGAN(CGAN):
     name = "acgan"
+    ddp_safe = False  # its D heads are called directly, outside the DDP forward
 
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
         nets = super().build(cfg, data)  # G(z, c) as in CGAN

@@ -57,6 +57,7 @@ class Variant:
     name = "base"
     generator_key = "G"  # the network that `gankit sample` draws from
     conditional = False  # whether G takes a class label (then `sample --label` works)
+    ddp_safe = True  # calls D and G only through their forward (needed for DDP's gradient sync)
 
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
         raise NotImplementedError

@@ -41,6 +41,7 @@ Q_HIDDEN = 128  # FC.128-BN-lReLU before Q's outputs (Chen et al. 2016, Table 1)
 @VARIANTS.register("infogan")
 class InfoGAN(GAN):
     name = "infogan"
+    ddp_safe = False  # its D heads are called directly, outside the DDP forward
 
     def layout(self, cfg: Config) -> LatentLayout:
         m = cfg.model
@@ -107,12 +108,10 @@ class InfoGAN(GAN):
 
     def grid_samples(self, G: nn.Module, z: Tensor) -> Tensor:
         # Categorical value i % K and continuous codes 0: a category per column of a K-wide grid.
-        n = len(z)
-        cat = torch.arange(n, device=z.device)[:, None] % torch.tensor(
-            self.latent.categorical or (1,), device=z.device
-        )
-        cat = cat[:, : len(self.latent.categorical)]
-        cont = torch.zeros(n, self.latent.continuous, device=z.device)
+        i = torch.arange(len(z), device=z.device)
+        cats = self.latent.categorical
+        cat = torch.stack([i % k for k in cats], 1) if cats else i[:, None][:, :0]  # (N, n_cat)
+        cont = torch.zeros(len(z), self.latent.continuous, device=z.device)
         return G(z, c=self.latent.code_vector(cat, cont))
 
     def generator_meta(self, cfg: Config, data: Any) -> dict[str, Any]:
