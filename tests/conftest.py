@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import torch
 
 from gankit.presets import preset_config
 
@@ -40,3 +41,13 @@ def toy_cfg():
 @pytest.fixture
 def digits_cfg():
     return lambda **kw: preset_config("dcgan-digits", {**TINY_DCGAN, **kw})
+
+
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """Tiny test networks run faster on one thread, and far faster on a loaded machine, where
+    two OpenMP threads spin waiting for each other. Benchmarks use the default."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

@@ -345,6 +345,9 @@ def _validate_tricks(cfg: Config) -> None:
         )
     if d.n_samples < 2 or d.patience < 1 or d.warmup < 0:
         raise ConfigError("diagnose.n_samples >= 2, diagnose.patience >= 1, diagnose.warmup >= 0.")
+    from gankit.losses.compat import check_loss_tricks  # a trick with a loss it cannot serve
+
+    check_loss_tricks(k, cfg.train.loss)
 
 
 def _validate_nan_policy(cfg: Config) -> None:

@@ -103,6 +103,16 @@ PRESETS: dict[str, Preset] = {
             "train.steps": 3000,
         },
     ),
+    "toy-ring-best": Preset(
+        "the best ring setting gankit found (docs/benchmarks.md): 2 D steps, lr decay",
+        {
+            **_TOY,
+            "data.name": "ring",
+            "train.steps": 3000,
+            "train.d_steps": 2,
+            "train.lr_decay": 0.5,
+        },
+    ),
     "dcgan-digits": Preset(
         "DCGAN on scikit-learn's 8x8 digits upsampled to 16x16 (embedded data, CPU minutes)",
         {

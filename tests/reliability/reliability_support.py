@@ -77,7 +77,8 @@ def install_hook(hook, marker):
             return "ckpt_" in os.path.basename(str(name))
         def fdopen(fd, mode="r", *a, **k):
             f = real_fdopen(fd, mode, *a, **k)
-            return HalfWriter(f) if "w" in mode and is_ckpt(os.readlink(f"/proc/self/fd/{fd}")) else f
+            name = os.readlink(f"/proc/self/fd/{fd}")
+            return HalfWriter(f) if "w" in mode and is_ckpt(name) else f
         def open_(file, mode="r", *a, **k):
             f = real_open(file, mode, *a, **k)
             return HalfWriter(f) if "w" in mode and is_ckpt(file) else f

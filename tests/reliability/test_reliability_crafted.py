@@ -138,6 +138,13 @@ def test_generator_weights_of_wrong_shape_or_dtype(run, edit, message):
         (None, lambda m: m["batcher"].update(position=10**9), "past the"),
         (None, lambda m: m["optimizers"]["G"]["param_groups"][0].update(lr="fast"), "lr='fast'"),
         (None, lambda m: m["optimizers"]["G"]["param_groups"][0].pop("eps"), "lack"),
+        # beta1 < 0 makes Adam's bias correction beta1 ** step complex
+        (
+            None,
+            lambda m: m["optimizers"]["G"]["param_groups"][0].update(betas=[-0.5, 0.9]),
+            "betas",
+        ),
+        (None, lambda m: m.update(world_size=None), "does not match this run"),
         (
             lambda t: t.update({"stats_sum.loss/d_adv": torch.tensor(1.0)}),
             lambda m: m.update(stats_counts={"loss/d_adv": 0}),  # a mean over 0 updates

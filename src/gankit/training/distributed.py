@@ -139,6 +139,15 @@ def gather_states(state: dict[str, Any], info: DistInfo) -> list[dict[str, Any]]
     return out
 
 
+def any_rank(flag: bool, info: DistInfo) -> bool:
+    """True on every rank if ``flag`` is true on any (e.g. a stop signal seen by one rank)."""
+    if not info.enabled:
+        return flag
+    t = torch.tensor([1.0 if flag else 0.0])
+    dist.all_reduce(t, op=dist.ReduceOp.MAX)
+    return bool(t.item())
+
+
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()

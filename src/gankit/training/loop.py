@@ -10,6 +10,7 @@ only when a stats record is written, so the loop does not wait on the device eve
 from __future__ import annotations
 
 import math
+import signal
 import sys
 import time
 from pathlib import Path
@@ -88,12 +89,16 @@ class Trainer:
         self.data = data if data is not None else load_run_data(cfg)
         self.variant = VARIANTS.get(t.variant)()
         if self.dist.enabled and not self.variant.ddp_safe:
-            raise ConfigError(f"variant {t.variant!r} does not support several processes yet; "
-                              "train it with one process.")
+            raise ConfigError(
+                f"variant {t.variant!r} does not support several processes yet; "
+                "train it with one process."
+            )
         # channels-last helps oneDNN / cuDNN convolutions; it changes no values
         fmt = torch.channels_last if t.channels_last and self.data.kind == "image" else None
-        self.nets = {k: v.to(self.device, memory_format=fmt) if fmt else v.to(self.device)
-                     for k, v in self.variant.build(cfg, self.data).items()}
+        self.nets = {
+            k: v.to(self.device, memory_format=fmt) if fmt else v.to(self.device)
+            for k, v in self.variant.build(cfg, self.data).items()
+        }
         # A phase sees DDP wrappers of the networks it trains and plain modules of the rest.
         wrapped = distributed.wrap(self.nets, self.dist, self.device) if self.dist.enabled else {}
         self.views = distributed.PhaseNets(self.nets, wrapped)
@@ -110,15 +115,20 @@ class Trainer:
         self.prior = NoisePrior(cfg.model.prior, cfg.model.z_dim, cfg.model.prior_df)
         # each rank its own noise stream; rank 0 keeps the single-process stream
         self.noise_rng = torch.Generator(device=self.device).manual_seed(
-            t.seed + 1 + 7919 * self.dist.rank)
+            t.seed + 1 + 7919 * self.dist.rank
+        )
         fixed_rng = torch.Generator(device=self.device).manual_seed(t.seed + 3)
         self.fixed_z = self.prior.sample(cfg.log.n_fixed, fixed_rng, self.device)
-        x = distributed.shard(self.data.x, self.dist).to(self.device, memory_format=fmt or
-                                                         torch.contiguous_format)
+        x = distributed.shard(self.data.x, self.dist).to(
+            self.device, memory_format=fmt or torch.contiguous_format
+        )
         y = None if self.data.y is None else distributed.shard(self.data.y, self.dist)
-        self.batcher = Batcher(x, None if y is None else y.to(self.device),
-                               distributed.per_rank_batch(t.batch_size, self.dist),
-                               seed=t.seed + 2 + 7919 * self.dist.rank)
+        self.batcher = Batcher(
+            x,
+            None if y is None else y.to(self.device),
+            distributed.per_rank_batch(t.batch_size, self.dist),
+            seed=t.seed + 2 + 7919 * self.dist.rank,
+        )
         self.step = 0
         self._lr_factor = 1.0  # train.lr_decay factor the optimizers' rates include now
         self.last_grid_epoch = -1
@@ -355,15 +365,19 @@ class Trainer:
         if not self.dist.enabled:
             return
         batch_meta, batch_tensors = self.batcher.state()
-        mine = {"rng.noise": self.noise_rng.get_state().cpu(), "batcher_meta": batch_meta,
-                **{f"batcher.{k}": v.cpu() for k, v in batch_tensors.items()}}
+        mine = {
+            "rng.noise": self.noise_rng.get_state().cpu(),
+            "batcher_meta": batch_meta,
+            **{f"batcher.{k}": v.cpu() for k, v in batch_tensors.items()},
+        }
         ranks = distributed.gather_states(mine, self.dist)
         meta["rank_batchers"] = {str(r): st.pop("batcher_meta") for r, st in enumerate(ranks)}
         for r, st in enumerate(ranks[1:], start=1):
             tensors.update({f"rank{r}.{k}": v for k, v in st.items()})
 
-    def _select_rank_state(self, tensors: dict[str, Tensor], meta: dict[str, Any]
-                           ) -> tuple[dict[str, Tensor], dict[str, Any]]:
+    def _select_rank_state(
+        self, tensors: dict[str, Tensor], meta: dict[str, Any]
+    ) -> tuple[dict[str, Tensor], dict[str, Any]]:
         saved = int(meta.get("world_size", 1))
         if saved != self.dist.world_size:
             raise CheckpointError(
@@ -373,8 +387,7 @@ class Trainer:
         if self.dist.rank == 0:
             return tensors, meta
         mine = prefixed(tensors, f"rank{self.dist.rank}")
-        return {**tensors, **mine}, {**meta,
-                                     "batcher": meta["rank_batchers"][str(self.dist.rank)]}
+        return {**tensors, **mine}, {**meta, "batcher": meta["rank_batchers"][str(self.dist.rank)]}
 
     def load_state(self, tensors: dict[str, Tensor], meta: dict[str, Any], step: int) -> None:
         # A checkpoint may come from a stranger: every part is checked (statecheck.py) and any
@@ -467,10 +480,15 @@ class Trainer:
                     self.save_checkpoint()
                 if bar is not None:
                     bar.update(1)
-                if stop.requested and not last:
+                # with several processes all ranks must stop at the same step (the checkpoint
+                # is a collective), so they agree on the flag; one small all-reduce per step
+                if distributed.any_rank(stop.requested, self.dist) and not last:
                     if not saved:
                         self.save_checkpoint()
-                    raise guard.TrainingStopped(self.step, self.run.path, stop.signum)
+                    # a rank that saw no signal itself stops as if told by SIGTERM
+                    raise guard.TrainingStopped(
+                        self.step, self.run.path, stop.signum or signal.SIGTERM
+                    )
         except TrainingError as exc:
             for cb in self.callbacks:  # duck-typed callbacks may lack on_error
                 if hasattr(cb, "on_error"):

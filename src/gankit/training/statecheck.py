@@ -84,6 +84,12 @@ def check_optimizer_state(opt: torch.optim.Optimizer) -> None:
         missing = set(opt.defaults) - set(group)
         if missing:
             raise ValueError(f"the optimizer's settings lack {sorted(missing)}")
+        if isinstance(opt, torch.optim.Adam):  # the ranges Adam's own constructor enforces
+            b1, b2 = group["betas"]
+            if not (group["lr"] >= 0 and group["eps"] >= 0 and group["weight_decay"] >= 0):
+                raise ValueError("the optimizer's lr, eps or weight_decay is negative")
+            if not (0 <= b1 < 1 and 0 <= b2 < 1):  # beta ** step is complex for beta < 0
+                raise ValueError(f"the optimizer's betas {group['betas']} are not in [0, 1)")
         want = {"step", "exp_avg", "exp_avg_sq"} | (
             {"max_exp_avg_sq"} if group["amsgrad"] else set()
         )
@@ -99,6 +105,8 @@ def check_optimizer_state(opt: torch.optim.Optimizer) -> None:
                 if key == "step":
                     if value.numel() != 1 or not 0 <= float(value) < math.inf:
                         raise ValueError("the optimizer's step count is not one number >= 0")
+                    if not float(value).is_integer():
+                        raise ValueError("the optimizer's step count is not a whole number")
                 elif value.shape != p.shape:
                     raise ValueError(f"the optimizer's {key} does not match its parameter's shape")
 

@@ -18,7 +18,12 @@ from torch.func import functional_call
 
 from gankit.config import Config, TricksConfig
 from gankit.errors import ConfigError
-from gankit.losses import LossFamily
+from gankit.losses.compat import (  # noqa: F401  (gp_weight, clip_value re-exported)
+    LABEL_TRICKS,
+    check_loss_tricks,
+    clip_value,
+    gp_weight,
+)
 
 
 @dataclass(frozen=True)
@@ -58,63 +63,16 @@ TRICKS: dict[str, Trick] = {
     "weight_clipping": Trick("train.loss=wgan tricks.clip_value=0.01", "Arjovsky et al. 2017"),
 }
 
-LABEL_TRICKS = ("label_smoothing", "soft_labels", "label_flip")
-
 
 # --- configuration ------------------------------------------------------------------------------
-def gp_weight(k: TricksConfig, family: LossFamily) -> float:
-    """lambda of the gradient penalty: the user's value, else 10 for WGAN-GP (Gulrajani et al.
-    2017, Sec. 4), else 0."""
-    if k.gp_weight is not None:
-        return k.gp_weight
-    return 10.0 if family.needs_gradient_penalty else 0.0
-
-
-def clip_value(k: TricksConfig, family: LossFamily) -> float:
-    """c of WGAN's weight clipping: the user's value, else 0.01 (Arjovsky et al. 2017, Alg. 1)."""
-    if not family.needs_weight_clip:
-        return 0.0
-    return 0.01 if k.clip_value is None else k.clip_value
-
-
 def _spec_kwargs(net: nn.Module) -> dict[str, Any]:
     return getattr(net, "spec", {}).get("kwargs", {})
 
 
-def check_tricks(cfg: Config, family: LossFamily, nets: dict[str, nn.Module]) -> None:
+def check_tricks(cfg: Config, nets: dict[str, nn.Module]) -> None:
     """Raise a ConfigError for a trick that cannot work with this loss or these networks."""
-    k, loss, variant = cfg.tricks, cfg.train.loss, cfg.train.variant
-    for key in LABEL_TRICKS:
-        if getattr(k, key) and family.d_loss_targets is None:
-            raise ConfigError(
-                f"tricks.{key} does not apply to train.loss={loss}: its critic has no target "
-                "labels to smooth or flip; use train.loss=gan or lsgan, or drop the trick."
-            )
-    if k.clip_value is not None and not family.needs_weight_clip:
-        raise ConfigError(
-            f"tricks.clip_value is WGAN weight clipping and does not apply to train.loss={loss}; "
-            "use train.loss=wgan or drop tricks.clip_value."
-        )
-    if family.needs_weight_clip and k.gp_weight:
-        raise ConfigError(
-            "tricks.gp_weight with train.loss=wgan mixes two Lipschitz constraints; use "
-            "train.loss=wgan-gp for the gradient penalty or drop tricks.gp_weight."
-        )
-    if family.needs_gradient_penalty and gp_weight(k, family) <= 0:
-        raise ConfigError(
-            "train.loss=wgan-gp needs tricks.gp_weight > 0 (10 in Gulrajani et al. 2017); "
-            "use train.loss=wgan for weight clipping instead."
-        )
-    if k.minibatch_disc and gp_weight(k, family) > 0:
-        raise ConfigError(
-            "tricks.minibatch_disc couples the samples of a batch, so the per-sample gradient "
-            f"penalty of train.loss={loss} / tricks.gp_weight is not defined; drop one of them."
-        )
-    if k.feature_matching and k.unrolled_steps:
-        raise ConfigError(
-            "tricks.feature_matching replaces the generator loss that tricks.unrolled_steps "
-            "unrolls; use one of them."
-        )
+    k, variant = cfg.tricks, cfg.train.variant
+    check_loss_tricks(k, cfg.train.loss)
     d_kw, g_kw = _spec_kwargs(nets["D"]), _spec_kwargs(nets["G"])
     needs = {
         "pack": (k.pack > 1, d_kw.get("pack", 1) == k.pack, "D"),
@@ -247,6 +205,7 @@ class HistoricalAverage:
         self.counts: dict[str, Tensor] = {}  # player -> number of past parameter vectors
 
     def term(self, player: str, module: nn.Module) -> Tensor:
+        module = getattr(module, "module", module)  # a DDP wrapper's names carry "module."
         params = dict(module.named_parameters())
         if player not in self.means:  # no history before the first update
             self.means[player] = {n: p.detach().clone() for n, p in params.items()}

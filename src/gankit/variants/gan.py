@@ -95,7 +95,7 @@ class GAN(Variant):
                 f"valid: {', '.join(family.g_losses)}."
             )
         g_objective = family.g_losses[t.g_loss]
-        tricks.check_tricks(cfg, family, nets)
+        tricks.check_tricks(cfg, nets)
         prior = NoisePrior(cfg.model.prior, cfg.model.z_dim, cfg.model.prior_df)
         tricks.init_vbn_reference(nets["G"], lambda n, gen: prior.sample(n, gen), t.seed + 5)
         self.history = (
