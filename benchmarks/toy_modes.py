@@ -135,8 +135,9 @@ def table(results: dict, configs: list[str], datasets: list[str], seeds: int) ->
         lines += [
             f"**2D-{data}** ({total} modes), {seeds} seeds, {N_SAMPLES} samples each",
             "",
-            "| config | what | steps | modes captured | high-quality % | reverse KL | s / run |",
-            "|---|---|---|---|---|---|---|",
+            "| config | what | steps | seeds | modes captured | high-quality % | reverse KL "
+            "| s / run |",
+            "|---|---|---|---|---|---|---|---|",
         ]
         for name in configs:
             preset, overrides = CONFIGS[name][0].format(data=data), CONFIGS[name][1]
@@ -145,7 +146,7 @@ def table(results: dict, configs: list[str], datasets: list[str], seeds: int) ->
             if not runs:
                 continue
             lines.append(
-                f"| {name} | {CONFIGS[name][2]} | {runs[0]['steps']} "
+                f"| {name} | {CONFIGS[name][2]} | {runs[0]['steps']} | {len(runs)} "
                 f"| {mean_std([r['modes_captured'] for r in runs], '{:.1f}')} "
                 f"| {mean_std([100 * r['high_quality_fraction'] for r in runs], '{:.1f}')} "
                 f"| {mean_std([r['reverse_kl'] for r in runs], '{:.3f}')} "
@@ -187,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", default=str(ROOT / "benchmarks" / "results" / "toy_modes.json"))
     p.add_argument("--out", default=str(ROOT / "docs" / "benchmarks.md"))
     p.add_argument("--no-write", action="store_true", help="print the table only")
+    p.add_argument(
+        "--table-only", action="store_true", help="no training: the table of the cached runs"
+    )
     args = p.parse_args(argv)
     configs = [c for c in args.configs.split(",") if c]
     datasets = [d for d in args.datasets.split(",") if d]
@@ -201,7 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     todo = [
         j
         for j in jobs_for(configs, datasets, args.seeds)
-        if key(j[0], j[1], j[4], j[2], j[3]) not in results
+        if key(j[0], j[1], j[4], j[2], j[3]) not in results and not args.table_only
     ]
     print(f"{len(todo)} runs to do, {len(results)} cached in {cache}", file=sys.stderr)
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:

@@ -1,6 +1,8 @@
 """Contract tests of the conditional and structured-latent variants (cgan, acgan, infogan):
 shapes, which networks each phase updates, k steps, save/load, determinism, exact resume."""
 
+import copy
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -225,3 +227,52 @@ def test_infogan_with_continuous_codes_only(tmp_path):
     tr.train_step()
     assert tr.variant.grid_samples(tr.nets["G"], tr.fixed_z).shape == (20, 1, 8, 8)
     assert tr.nets["D"].outputs(tr.batcher.next()[0])[1].shape == (32, 3)
+
+
+@pytest.mark.parametrize("case", ["cgan-projection", "acgan", "infogan"])
+@pytest.mark.parametrize(
+    "tricks",
+    [
+        {"tricks.feature_matching": True},
+        {"tricks.unrolled_steps": 2},
+        {"tricks.instance_noise": 0.1, "tricks.label_smoothing": 0.1},
+        {"train.loss": "wgan-gp"},
+        {"tricks.r1_weight": 1.0, "tricks.historical_averaging": 0.1, "tricks.soft_labels": 0.1},
+    ],
+    ids=["feature_matching", "unrolled", "noise+smoothing", "wgan-gp", "r1+history+soft"],
+)
+def test_loss_tricks_compose_with_conditional_variants(case, tricks, tmp_path):
+    if "tricks.unrolled_steps" in tricks and case != "cgan-projection":
+        with pytest.raises(ConfigError, match="unrolled_steps is not supported"):
+            trainer(case, tmp_path, **tricks)
+        return
+    tr = trainer(case, tmp_path, **tricks)
+    g0 = [p.clone() for p in tr.nets["G"].parameters()]
+    tr.train_step()
+    tr.train_step()
+    assert all(torch.isfinite(p).all() for p in tr.nets["G"].parameters())
+    assert any(not torch.equal(a, b) for a, b in zip(g0, tr.nets["G"].parameters()))
+
+
+def test_head_memo_reuses_one_pass_per_network_and_input(tmp_path):
+    from gankit.networks.conditional import HeadMemo
+
+    tr = trainer("acgan", tmp_path)
+    D = tr.nets["D"].eval()
+    x = tr.batcher.next()[0]
+    memo = HeadMemo()
+    memo.logits(D, x)
+    calls = []
+    D.register_forward_hook(lambda *a: calls.append(1))
+    assert torch.equal(memo.head(D, x), D.outputs(x)[1])
+    assert len(calls) == 1  # the head came from the memo; only the check above ran D
+    other = copy.deepcopy(D)  # e.g. an unrolled copy: never served D's memo entry
+    with torch.no_grad():
+        next(other.head.parameters()).add_(1.0)
+    assert not torch.equal(memo.head(other, x), memo.head(D, x))
+    assert torch.equal(memo.head(D, x.clone()), D.outputs(x)[1])  # a miss recomputes
+
+
+def test_network_tricks_are_refused_clearly(tmp_path):
+    with pytest.raises(ConfigError, match="not supported by train.variant=cgan"):
+        trainer("cgan-projection", tmp_path, **{"tricks.spectral_norm": True})

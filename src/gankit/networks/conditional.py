@@ -151,8 +151,11 @@ class ConditionalDiscriminator(nn.Module):
             code = code[:, :, None, None].expand(-1, -1, x.shape[2], x.shape[3])
         return torch.cat([x, code], 1)
 
-    def outputs(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
-        """(adversarial logits (N,), extra head outputs (N, head_dim) or None) in one pass."""
+    def forward(
+        self, x: Tensor, y: Tensor | None = None, with_head: bool = False
+    ) -> Tensor | tuple[Tensor, Tensor | None]:
+        """Adversarial logits (N,); with ``with_head`` also the extra head's outputs
+        (N, head_dim) or None, from the same pass through the body."""
         h = self.body(self._input(x, y))
         phi = h.flatten(1)  # (N, feat)
         logits = self.adv(h).reshape(len(x))
@@ -160,10 +163,17 @@ class ConditionalDiscriminator(nn.Module):
             if y is None:
                 raise ValueError("the projection discriminator needs labels y")
             logits = logits + (self.proj(y) * phi).sum(1)  # + y^T V phi(x)
+        if not with_head:
+            return logits
         return logits, None if self.head is None else self.head(phi)
 
-    def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        return self.outputs(x, y)[0]
+    def outputs(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
+        """(adversarial logits, extra head outputs or None) in one pass."""
+        return self(x, y, with_head=True)
+
+    def features(self, x: Tensor, y: Tensor | None = None) -> Tensor:
+        """phi(x), D's body as a flat vector (N, feat): what feature matching compares."""
+        return self.body(self._input(x, y)).flatten(1)
 
 
 class HeadMemo:
@@ -175,21 +185,23 @@ class HeadMemo:
     """
 
     def __init__(self) -> None:
-        self.items: list[tuple[Tensor, Tensor]] = []
+        self.items: list[tuple[nn.Module, Tensor, Tensor]] = []
 
     def clear(self) -> None:
         self.items = []
 
     def logits(self, D: nn.Module, x: Tensor, y: Tensor | None = None) -> Tensor:
-        adv, head = D.outputs(x, y)
-        self.items.append((x, head))
+        # D is called, not D.outputs, so that wrappers (unrolled D of tricks) work too.
+        adv, head = D(x, y, with_head=True)
+        self.items.append((D, x, head))
         return adv
 
     def head(self, D: nn.Module, x: Tensor, y: Tensor | None = None) -> Tensor:
-        for seen, head in self.items:
-            if seen is x:
+        """The head's outputs for ``x`` by this very network ``D`` (not an unrolled copy)."""
+        for seen_d, seen_x, head in self.items:
+            if seen_d is D and seen_x is x:
                 return head
-        return D.outputs(x, y)[1]
+        return D(x, y, with_head=True)[1]
 
 
 @dataclass(frozen=True)

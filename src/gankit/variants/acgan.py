@@ -22,7 +22,7 @@ from gankit.config import Config
 from gankit.networks import build_network
 from gankit.networks.conditional import HeadMemo
 from gankit.variants.base import VARIANTS, StepContext
-from gankit.variants.cgan import CGAN, base_networks
+from gankit.variants.cgan import CGAN, base_networks, refuse_unrolling
 
 
 @VARIANTS.register("acgan")
@@ -31,6 +31,7 @@ class ACGAN(CGAN):
     ddp_safe = False  # its D heads are called directly, outside the DDP forward
 
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
+        refuse_unrolling(cfg, self.name)
         nets = super().build(cfg, data)  # G(z, c) as in CGAN
         _, _, d_base, d_kw = base_networks(cfg, data)
         # D(x) does not see the class; its linear head gives the K logits of P(C | X).

@@ -62,6 +62,16 @@ def base_networks(cfg: Config, data: Any) -> tuple[str, dict, str, dict]:
     return f"{m.generator}_g", g, f"{m.discriminator}_d", d
 
 
+def refuse_unrolling(cfg: Config, variant: str) -> None:
+    """Unrolled D steps (Metz et al. 2016) unroll the adversarial loss only; D's extra head
+    (AC classifier, InfoGAN's Q) would have no gradient in them."""
+    if cfg.tricks.unrolled_steps:
+        raise ConfigError(
+            f"tricks.unrolled_steps is not supported by train.variant={variant} (its D has a "
+            "second head outside the unrolled loss); drop the trick or use cgan."
+        )
+
+
 @VARIANTS.register("cgan")
 class CGAN(GAN):
     name = "cgan"
@@ -87,6 +97,9 @@ class CGAN(GAN):
 
     def d_logits(self, nets: dict[str, nn.Module], x: Tensor, cond: Any) -> Tensor:
         return nets["D"](x, cond)  # D(x | y): real labels for real x, drawn ones for G(z | y)
+
+    def d_features(self, nets: dict[str, nn.Module], x: Tensor, cond: Any) -> Tensor:
+        return nets["D"].features(x, cond)  # phi of the pair (x, y), for feature matching
 
     def grid_samples(self, G: nn.Module, z: Tensor) -> Tensor:
         # Class i % K for sample i: with log.n_fixed = 100 the 10-wide grid has a class per column.

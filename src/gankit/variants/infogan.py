@@ -32,7 +32,7 @@ from gankit.errors import ConfigError
 from gankit.networks import build_network
 from gankit.networks.conditional import HeadMemo, LatentLayout
 from gankit.variants.base import VARIANTS, StepContext
-from gankit.variants.cgan import base_networks
+from gankit.variants.cgan import base_networks, refuse_unrolling
 from gankit.variants.gan import GAN
 
 Q_HIDDEN = 128  # FC.128-BN-lReLU before Q's outputs (Chen et al. 2016, Table 1)
@@ -54,6 +54,7 @@ class InfoGAN(GAN):
         return LatentLayout(m.z_dim, categorical=cat, continuous=m.info_continuous)
 
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
+        refuse_unrolling(cfg, self.name)
         self.latent = self.layout(cfg)
         self.weight = cfg.train.info_weight
         self.memo = HeadMemo()  # Q's outputs from the same pass through D's body
