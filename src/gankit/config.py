@@ -62,6 +62,7 @@ class TrainConfig:
     ema: float = 0.0  # decay of an exponential moving average of G's weights; 0 turns it off
     lr_decay: float = 0.0  # last fraction of train.steps over which both lrs fall linearly to 0
     ac_weight: float = 1.0  # AC-GAN: weight of the class log-likelihood L_C (Odena et al. 2017)
+    ac_fake_class: bool = True  # AC-GAN: D's L_C also on generated images (Eq. 3); false: real
     info_weight: float = 1.0  # InfoGAN: lambda on the mutual-information bound L_I (Eq. 6)
     seed: int = 0
     deterministic: bool = False  # torch.use_deterministic_algorithms for bitwise reproducibility

@@ -174,7 +174,13 @@ PRESETS: dict[str, Preset] = {
     ),
     "acgan-fashion": Preset(
         "AC-GAN: class-conditional G, D with an auxiliary classifier (Odena 2017), Fashion-MNIST",
-        {**_COND_28, "train.variant": "acgan", "data.name": "fashion-mnist", "train.steps": 6000},
+        {
+            **_COND_28,
+            "train.variant": "acgan",
+            "data.name": "fashion-mnist",
+            "train.ac_fake_class": False,  # see variants/acgan.py: the fake half permuted labels
+            "train.steps": 6000,
+        },
     ),
     "infogan-fashion": Preset(
         "InfoGAN, no labels: 10-way + 2 continuous codes (Chen 2016), Fashion-MNIST",

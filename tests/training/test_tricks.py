@@ -1,5 +1,7 @@
 """Each trick's formula against hand-computed values, and the combinations it rejects."""
 
+import math
+
 import pytest
 import torch
 from torch import nn
@@ -108,38 +110,44 @@ def test_historical_average_gradient_pulls_towards_the_past():
     assert module.weight.grad.item() == pytest.approx(2.0)  # d/dw (w - w0)^2 = 2 (w - w0)
 
 
-def test_unroll_one_step_by_hand():
+def test_unroll_continues_d_s_adam_state_by_hand():
     D = nn.Linear(1, 1, bias=False)
-    with torch.no_grad():
-        D.weight.fill_(0.5)
+    opt = torch.optim.Adam(D.parameters(), lr=0.1, betas=(0.5, 0.9))
+    D.weight.grad = torch.tensor([[1.0]])
+    opt.step()  # one real step: m = 0.5, v = 0.1, t = 1, weight moved
+    w0 = D.weight.item()
     fake = torch.tensor([[2.0]], requires_grad=True)
 
     def d_loss_of(m):  # loss = w * fake: gradient w.r.t. w is fake = 2
         return m(fake).sum()
 
-    unrolled = tricks.unroll(D, d_loss_of, steps=1, lr=0.1)
-    # eta = lr / rms(g_1) = 0.1 / 2, so w_1 = 0.5 - 0.05 * 2 = 0.4
-    assert unrolled.params["weight"].item() == pytest.approx(0.4)
-    assert D.weight.item() == 0.5  # the real D is untouched
-    # second order (Metz et al. 2016, Eq. 7): w_1 = w - eta * fake, so G's loss w_1 * x has
-    # d/dfake = -eta * x through the update; eta is held fixed
+    unrolled = tricks.unroll(D, d_loss_of, 1, opt, lr=0.0, betas=(0.0, 0.0))  # opt's win
+    m, v, t = 0.5 * 0.5 + 0.5 * 2, 0.9 * 0.1 + 0.1 * 4, 2
+    m_hat, v_hat = m / (1 - 0.5**t), v / (1 - 0.9**t)
+    w1 = w0 - 0.1 * m_hat / (math.sqrt(v_hat + 1e-16) + 1e-8)
+    assert unrolled.params["weight"].item() == pytest.approx(w1, rel=1e-6)
+    assert D.weight.item() == w0 and opt.state[D.weight]["step"].item() == 1  # untouched
+    # second order (Metz et al. 2016, Eq. 7): G's loss w_1 * x depends on fake through the
+    # update; d w_1 / d fake = -lr d/dg [m_hat / sqrt(v_hat)] * d g / d fake, with g = fake
     x = torch.tensor([[3.0]])
     (grad,) = torch.autograd.grad(unrolled(x).sum(), fake)
-    assert grad.item() == pytest.approx(-0.05 * 3.0)
+    g, h = 2.0, 1e-4
+
+    def w_of(g):
+        m, v = 0.25 + 0.5 * g, 0.09 + 0.1 * g * g
+        return w0 - 0.1 * (m / 0.75) / (math.sqrt(v / 0.19 + 1e-16) + 1e-8)
+
+    expected = 3.0 * (w_of(g + h) - w_of(g - h)) / (2 * h)
+    assert grad.item() == pytest.approx(expected, rel=1e-3) and abs(expected) > 1e-3
 
 
-def test_unroll_k_steps_moves_d_along_its_loss():
-    torch.manual_seed(0)
-    D = build_network("mlp_d", in_shape=[2], hidden=8, layers=2)
-    real, fake = torch.randn(16, 2) + 2, torch.randn(16, 2)
-    family = LOSSES.get("gan")
-
-    def d_loss_of(m):
-        return family.d_loss(m(real), m(fake))
-
-    before = d_loss_of(D).item()
-    after = d_loss_of(tricks.unroll(D, d_loss_of, steps=5, lr=1e-2)).item()
-    assert after < before
+def test_unroll_without_state_starts_from_zero_moments():
+    D = nn.Linear(1, 1, bias=False)
+    with torch.no_grad():
+        D.weight.fill_(0.5)
+    fake = torch.tensor([[2.0]])
+    unrolled = tricks.unroll(D, lambda m: m(fake).sum(), 1, None, lr=0.1, betas=(0.5, 0.999))
+    assert unrolled.params["weight"].item() == pytest.approx(0.5 - 0.1)  # lr * g / |g|
 
 
 def test_weight_clipper():

@@ -34,7 +34,14 @@ def controlled_step(tr, phase_name, seed=0, step=0):
     real = tr.data.x[:64]
     z = torch.randn(64, 2, generator=gen)
     ctx = StepContext(
-        tr.nets, real, None, 64, step, lambda n: z[:n], rng=torch.Generator().manual_seed(seed + 1)
+        tr.nets,
+        real,
+        None,
+        64,
+        step,
+        lambda n: z[:n],
+        rng=torch.Generator().manual_seed(seed + 1),
+        optimizers=tr.optimizers,
     )
     phase = next(p for p in tr.phases if p.name == phase_name)
     return phase.loss(ctx), real, z
@@ -84,11 +91,13 @@ def test_feature_matching_replaces_the_generator_loss(toy_cfg, tmp_path):
 
 def test_unrolled_generator_loss_uses_the_unrolled_discriminator(toy_cfg, tmp_path):
     tr = trainer(toy_cfg, tmp_path, **{"tricks.unrolled_steps": 3})
+    tr.train_step()  # D's optimizer now has Adam moments to continue from
     terms, real, z = controlled_step(tr, "G")
     D, G = tr.nets["D"], tr.nets["G"]
     fake = G(z)
     family = LOSSES.get("gan")
-    ahead = tricks.unroll(D, lambda m: family.d_loss(m(real), m(fake)), 3, tr.cfg.train.lr_d)
+    opt = tr.optimizers["D"]
+    ahead = tricks.unroll(D, lambda m: family.d_loss(m(real), m(fake)), 3, opt, 0.0, (0.0, 0.0))
     expected = family.g_losses["nonsaturating"](ahead(fake))
     plain = family.g_losses["nonsaturating"](D(fake))
     assert terms["g_adv"].item() == pytest.approx(expected.item(), rel=1e-5)

@@ -179,7 +179,7 @@ def test_cgan_fake_labels_are_uniform_and_condition_g(tmp_path):
 
 
 def test_acgan_class_terms_are_cross_entropies(tmp_path):
-    tr = trainer("acgan", tmp_path, **{"train.ac_weight": 0.5})
+    tr = trainer("acgan", tmp_path, **{"train.ac_weight": 0.5, "train.ac_fake_class": True})
     ctx = context(tr)
     fake, y_fake = tr.variant.fake_batch(tr.nets, ctx)
     tr.variant.d_logits(tr.nets, ctx.real, ctx.labels)
@@ -276,3 +276,12 @@ def test_head_memo_reuses_one_pass_per_network_and_input(tmp_path):
 def test_network_tricks_are_refused_clearly(tmp_path):
     with pytest.raises(ConfigError, match="not supported by train.variant=cgan"):
         trainer("cgan-projection", tmp_path, **{"tricks.spectral_norm": True})
+
+
+def test_acgan_real_only_class_loss(tmp_path):
+    tr = trainer("acgan", tmp_path, **{"train.ac_fake_class": False})
+    ctx = context(tr)
+    fake, y_fake = tr.variant.fake_batch(tr.nets, ctx)
+    terms = tr.variant.extra_d_terms(tr.nets, ctx, ctx.real, fake, y_fake)
+    want = F.cross_entropy(tr.nets["D"].outputs(ctx.real)[1], ctx.labels)
+    assert torch.allclose(terms["d_class"], want)

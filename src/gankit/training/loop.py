@@ -179,6 +179,7 @@ class Trainer:
                     self.step,
                     self._sample_z,
                     rng=self.noise_rng,  # labels / codes come from the saved noise stream
+                    optimizers=self.optimizers,
                 )
                 opt.zero_grad(set_to_none=True)
                 with self.precision.autocast():

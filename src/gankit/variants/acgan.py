@@ -9,6 +9,12 @@ one body (Sec. 3): P(S | X), real or fake, and P(C | X), the class. With the log
 D is trained to maximise L_S + L_C and G to maximise L_C - L_S. L_S is GAN's adversarial game
 (d_adv, g_adv, in any loss family); this file adds the class terms -L_C for D and the fake half
 of -L_C for G, both weighted by ``train.ac_weight``.
+
+With ``train.ac_fake_class=false`` D's class loss uses real images only. On small data the
+fake half lets D's head name a generated class by how fake it looks, and G and D can settle
+on a permuted labelling (G(z, "T-shirt") draws boots, which D's head calls T-shirts only
+because they are fake); real-only class training avoids that (cf. Shu et al. 2017 and Gong et
+al. 2019 on AC-GAN's biased class term).
 """
 
 from __future__ import annotations
@@ -38,7 +44,7 @@ class ACGAN(CGAN):
         nets["D"] = build_network(
             "cond_d", base=d_base, base_kwargs=d_kw, head_dim=self.latent.num_classes
         )
-        self.weight = cfg.train.ac_weight
+        self.weight, self.fake_class = cfg.train.ac_weight, cfg.train.ac_fake_class
         self.memo = HeadMemo()  # P(C | X) from the same pass through D as P(S | X)
         return nets
 
@@ -53,10 +59,11 @@ class ACGAN(CGAN):
         self, nets, ctx, real: Tensor, fake: Tensor, fake_cond: Any
     ) -> dict[str, Tensor]:
         real_class = self.memo.head(nets["D"], real)  # (N, K) logits of P(C | X_real)
-        fake_class = self.memo.head(nets["D"], fake)
         ctx.log("class_acc(x)", (real_class.argmax(1) == ctx.labels).float().mean())
         # -L_C: cross-entropy is -log P(C = c | X), averaged over the batch.
-        nll = F.cross_entropy(real_class, ctx.labels) + F.cross_entropy(fake_class, fake_cond)
+        nll = F.cross_entropy(real_class, ctx.labels)
+        if self.fake_class:  # the fake half of L_C; see train.ac_fake_class
+            nll = nll + F.cross_entropy(self.memo.head(nets["D"], fake), fake_cond)
         return {"d_class": self.weight * nll}
 
     def extra_g_terms(self, nets, ctx, fake: Tensor, fake_cond: Any) -> dict[str, Tensor]:

@@ -29,6 +29,8 @@ class StepContext:
     sample_z: Callable[[int], Tensor]  # draws z ~ p_z from the run's saved noise stream
     rng: torch.Generator | None = None  # the same saved stream, for labels, codes, masks
     logs: dict[str, Tensor] = field(default_factory=dict)  # detached values to record
+    # the optimizers by phase name, read-only: an unrolled D continues D's Adam state
+    optimizers: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
 
     def log(self, name: str, value: Tensor) -> None:
         self.logs[name] = value.detach()

@@ -147,7 +147,7 @@ class GAN(Variant):
                 judges = nets
                 if k.unrolled_steps:  # Metz et al. 2016: judge G by D after K more steps
                     judges = self._unrolled(
-                        nets, family, ctx, fake, fake_cond, k.unrolled_steps, t.lr_d
+                        nets, family, ctx, fake, fake_cond, k.unrolled_steps, t.lr_d, betas
                     )
                 terms = {"g_adv": g_objective(self.d_logits(judges, noisy(fake, ctx), fake_cond))}
             if self.history is not None:
@@ -185,8 +185,10 @@ class GAN(Variant):
         fake_cond: Any,
         steps: int,
         lr: float,
+        betas: tuple[float, float],
     ) -> dict[str, nn.Module]:
-        """``nets`` with D replaced by D after ``steps`` differentiable updates on this batch."""
+        """``nets`` with D replaced by D after ``steps`` differentiable Adam updates on this
+        batch, continuing D's optimizer state."""
 
         def d_loss_of(D: nn.Module) -> Tensor:
             view = {**nets, "D": D}
@@ -194,7 +196,8 @@ class GAN(Variant):
                 self.d_logits(view, ctx.real, ctx.labels), self.d_logits(view, fake, fake_cond)
             )
 
-        return {**nets, "D": tricks.unroll(nets["D"], d_loss_of, steps, lr)}
+        D, opt = nets["D"], ctx.optimizers.get("D")
+        return {**nets, "D": tricks.unroll(D, d_loss_of, steps, opt, lr, betas)}
 
     # --- trick state and pictures --------------------------------------------------------------
     def state(self) -> dict[str, Tensor]:
