@@ -168,6 +168,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
+    code = _run(args)
+    from gankit.training import distributed
+
+    if distributed.env_info().enabled:  # under torchrun: leave the process group cleanly
+        distributed.finish(ok=code == 0)
+    return code
+
+
+def _run(args: argparse.Namespace) -> int:
     try:
         args.func(args)
     except TrainingStopped as exc:  # SIGINT / SIGTERM: a checkpoint was written first

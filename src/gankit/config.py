@@ -69,6 +69,7 @@ class TrainConfig:
     device: str = "auto"  # auto, cpu, cuda, cuda:1, ...
     precision: str = "fp32"  # fp32, bf16 (autocast) or fp16 (autocast + loss scaling, CUDA)
     channels_last: bool = False  # NHWC memory layout for image networks and data
+    compile: bool = False  # torch.compile the networks (inductor): slow first steps, then faster
     nan_policy: str = "stop"  # a NaN/Inf loss or gradient: stop, or rollback to a checkpoint
     rollback_lr_factor: float = 0.5  # each rollback multiplies every learning rate by this
     max_rollbacks: int = 3  # rollbacks allowed in one training session before it stops

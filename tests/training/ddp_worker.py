@@ -9,6 +9,7 @@ import torch.distributed as dist
 
 from gankit.presets import preset_config
 from gankit.runs import RunDir
+from gankit.training import distributed
 from gankit.training.loop import Trainer
 
 
@@ -40,7 +41,7 @@ def main() -> None:
                 },
                 f,
             )
-    dist.destroy_process_group()
+    distributed.finish()
 
 
 if __name__ == "__main__":

@@ -12,14 +12,6 @@ import torch
 from gankit.runs import RunDir
 from tests.conftest import TINY_DCGAN
 
-# The 2-process runs passed alone and in this file (98 s), but hung intermittently under a
-# loaded machine (a rank left waiting in a gloo collective); until that is understood they
-# run only when asked: GANKIT_TEST_DDP=1 python -m pytest tests/training/test_distributed.py
-pytestmark = pytest.mark.skipif(
-    os.environ.get("GANKIT_TEST_DDP") != "1",
-    reason="2-process torchrun tests are opt-in (GANKIT_TEST_DDP=1): intermittent hang under load",
-)
-
 HERE = Path(__file__).resolve().parent
 TINY = {
     **TINY_DCGAN,

@@ -55,3 +55,17 @@ def test_fp16_needs_cuda_and_unknown_precision_is_named(digits_cfg, tmp_path):
     with pytest.raises(ConfigError, match="valid: fp32, bf16, fp16"):
         cfg = digits_cfg(**{"train.precision": "fp8"})
         Trainer(cfg, RunDir.create(tmp_path / "b", cfg))
+
+
+def test_compiled_networks_train_like_eager_and_keep_checkpoint_keys(digits_cfg, tmp_path):
+    """train.compile: torch.compile in place, so checkpoints are those of the eager networks
+    and the values agree up to kernel rounding (inductor fuses ops in another order)."""
+    a = Trainer(digits_cfg(), RunDir.create(tmp_path / "a", digits_cfg()))
+    c_cfg = digits_cfg(**{"train.compile": True})
+    b = Trainer(c_cfg, RunDir.create(tmp_path / "b", c_cfg))
+    for tr in (a, b):
+        for _ in range(2):
+            tr.train_step()
+    assert sorted(a.state()[0]) == sorted(b.state()[0])
+    for k, v in a.nets["G"].state_dict().items():
+        assert torch.allclose(v, b.nets["G"].state_dict()[k], atol=1e-4), k

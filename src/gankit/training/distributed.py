@@ -18,6 +18,7 @@ Design:
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -151,3 +152,25 @@ def any_rank(flag: bool, info: DistInfo) -> bool:
 def barrier(info: DistInfo) -> None:
     if info.enabled:
         dist.barrier()
+
+
+def finish(ok: bool = True) -> None:
+    """Leave the process group at the end of a torchrun process (the CLI calls this; call it
+    yourself after ``gankit.train`` in a script launched by torchrun).
+
+    Why not just exit: gloo's worker threads free finished collectives, and with them tensors
+    that only the collective still holds, which needs the GIL; ProcessGroupGloo's destructor
+    joins those threads while holding the GIL. If the group is destroyed (at interpreter exit,
+    when the DDP wrappers go) while a worker is still waiting for the GIL, the process
+    deadlocks: training finished, the rank never exits. A barrier makes every earlier
+    collective complete, and a short sleep releases the GIL so the workers finish freeing
+    them before the group goes. With ``ok=False`` (this rank failed) the barrier is skipped:
+    the other ranks may never reach it.
+    """
+    if not (dist.is_available() and dist.is_initialized()):
+        return
+    if ok:
+        dist.barrier()
+    time.sleep(0.1)
+    dist.destroy_process_group()
+    time.sleep(0.1)

@@ -112,6 +112,9 @@ class Trainer:
         }
         gkey = self.variant.generator_key
         self.ema = EMA(self.nets[gkey], t.ema) if t.ema > 0 else None
+        if t.compile:  # in place, after EMA's copy: state_dict keys and checkpoints are unchanged
+            for net in self.nets.values():
+                net.compile()
         self.prior = NoisePrior(cfg.model.prior, cfg.model.z_dim, cfg.model.prior_df)
         # each rank its own noise stream; rank 0 keeps the single-process stream
         self.noise_rng = torch.Generator(device=self.device).manual_seed(
