@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import resource
 import statistics
 import tempfile
 import time
@@ -108,6 +109,7 @@ def main() -> None:
             cpu_timed(evaluate, path, "fashion-mnist:test", metrics=METRICS, n=args.n)[:2]
             for _ in range(args.repeats)
         ]
+        peak_eval = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # MiB, so far
         # Parts of one cached call, and the textbook comparison on the same features.
         ex = build_extractor("domain:fashion-mnist")
         _, t_feat, fake = cpu_timed(ex, train)
@@ -127,6 +129,11 @@ def main() -> None:
         f"cached: median wall {statistics.median(walls):.2f} s "
         f"({', '.join(f'{w:.2f}' for w in walls)}), median CPU {statistics.median(cpus):.2f} s "
         f"({', '.join(f'{c:.2f}' for c in cpus)})"
+    )
+    print(
+        f"peak resident memory of the process up to here (torch, the classifier, "
+        f"{args.n} float32 training images of {train.numel() * 4 / 2**20:.0f} MiB held by "
+        f"the script, the evaluations): {peak_eval:.0f} MiB"
     )
     print(
         f"values: fid {result['fid']:.3f}, kid {result['kid']:.5f}, "

@@ -29,22 +29,24 @@ from gankit.training.loop import Trainer
 
 
 def plain_loop(G, D, data, batch_size, z_dim, lr=2e-4, betas=(0.5, 0.999)):
-    """The textbook loop: what a user writes by hand. Returns a closure doing one step."""
+    """The textbook loop: what a user writes by hand. Returns a closure doing one step.
+    ``data`` lives on the networks' device (the dataset resident there, as gankit keeps it)."""
     opt_g = torch.optim.Adam(G.parameters(), lr=lr, betas=betas)
     opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
     n = len(data)
-    state = {"perm": torch.randperm(n), "pos": 0}
+    dev = data.device
+    state = {"perm": torch.randperm(n, device=dev), "pos": 0}
 
     def step():
         if state["pos"] + batch_size > n:
-            state["perm"], state["pos"] = torch.randperm(n), 0
+            state["perm"], state["pos"] = torch.randperm(n, device=dev), 0
         idx = state["perm"][state["pos"] : state["pos"] + batch_size]
         state["pos"] += batch_size
         real = data[idx]
         # D step: ascend log D(x) + log(1 - D(G(z)))
         opt_d.zero_grad()
         with torch.no_grad():
-            fake = G(torch.randn(batch_size, z_dim))
+            fake = G(torch.randn(batch_size, z_dim, device=dev))
         lr_, lf = D(real), D(fake)
         d_loss = F.binary_cross_entropy_with_logits(
             lr_, torch.ones_like(lr_)
@@ -53,7 +55,7 @@ def plain_loop(G, D, data, batch_size, z_dim, lr=2e-4, betas=(0.5, 0.999)):
         opt_d.step()
         # G step: descend -log D(G(z)) on fresh noise
         opt_g.zero_grad()
-        lf = D(G(torch.randn(batch_size, z_dim)))
+        lf = D(G(torch.randn(batch_size, z_dim, device=dev)))
         g_loss = F.binary_cross_entropy_with_logits(lf, torch.ones_like(lf))
         g_loss.backward()
         opt_g.step()
@@ -62,14 +64,17 @@ def plain_loop(G, D, data, batch_size, z_dim, lr=2e-4, betas=(0.5, 0.999)):
     return step
 
 
-def matmul_peak_flops(n: int = 2048, repeats: int = 5) -> float:
-    """The machine's measured fp32 matrix-multiply rate (FLOP/s): the ceiling to compare to."""
-    a, b = torch.randn(n, n), torch.randn(n, n)
+def matmul_peak_flops(device: torch.device, n: int = 2048, repeats: int = 5) -> float:
+    """The device's measured fp32 matrix-multiply rate (FLOP/s): the ceiling to compare to."""
+    a, b = torch.randn(n, n, device=device), torch.randn(n, n, device=device)
+    sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     a @ b
     best = float("inf")
     for _ in range(repeats):
+        sync()
         t0 = time.perf_counter()
         a @ b
+        sync()
         best = min(best, time.perf_counter() - t0)
     return 2 * n**3 / best
 
@@ -120,7 +125,9 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         trainer = Trainer(cfg, RunDir.create(f"{tmp}/run", cfg), data=data)
         G, D = copy.deepcopy(trainer.nets["G"]), copy.deepcopy(trainer.nets["D"])
-        plain = plain_loop(G, D, x, args.batch_size, cfg.model.z_dim)
+        dev = trainer.device
+        plain = plain_loop(G, D, x.to(dev), args.batch_size, cfg.model.z_dim)
+        sync = torch.cuda.synchronize if dev.type == "cuda" else (lambda: None)
 
         def lib_round():
             for _ in range(args.steps):
@@ -137,13 +144,17 @@ def main() -> None:
         t_lib, t_plain = [], []
         for _ in range(args.rounds):
             for fn, out in ((lib_round, t_lib), (plain_round, t_plain)):
+                sync()
                 t0 = time.perf_counter()
                 fn()
+                sync()  # GPU work is asynchronous: time it to its end
                 out.append((time.perf_counter() - t0) / args.steps)
         flops = step_flops(plain)
-    peak = matmul_peak_flops()
+    peak = matmul_peak_flops(dev)
     lib, base = statistics.median(t_lib), statistics.median(t_plain)
     imgs = args.batch_size * 3  # images through D per step: real + fake (D step) + fake (G)
+    name = f" ({torch.cuda.get_device_name(dev)})" if dev.type == "cuda" else ""
+    print(f"device: {dev}{name}")
     print(
         f"DCGAN {args.image_size}x{args.image_size}x{args.channels}, batch {args.batch_size}, "
         f"{torch.get_num_threads()} threads, {args.rounds} rounds of {args.steps} steps"
@@ -156,6 +167,8 @@ def main() -> None:
         f"{100 * flops / lib / peak:.0f}% of the measured fp32 matmul peak "
         f"({peak / 1e9:.0f} GFLOP/s)"
     )
+    if dev.type == "cuda":
+        print(f"  peak GPU memory: {torch.cuda.max_memory_allocated(dev) / 2**20:.0f} MiB")
     peak_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(f"  peak resident memory of this process: {peak_rss:.0f} MiB")
 
