@@ -2,21 +2,10 @@
 
 import json
 
-import pytest
-import torch
-
 from gankit.cli import main
 from gankit.runs import RunDir
 from gankit.training.diagnostics import Finding, write_diagnosis
 from tests.conftest import TINY_TOY
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def run_cli(capsys, *args):

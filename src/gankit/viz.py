@@ -5,6 +5,7 @@ Pillow draws grids and GIFs (no torchvision); matplotlib (Agg, no display) draws
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from collections.abc import Sequence
@@ -12,6 +13,22 @@ from pathlib import Path
 
 import numpy as np
 from PIL import Image
+
+
+def _atomic(out: Path, render) -> None:
+    """``render(buffer)`` writes the file's bytes; they replace ``out`` in one rename, so a
+    crash or a full disk never leaves a truncated picture in a run directory."""
+    from gankit.runs import atomic_write_bytes  # lazy: viz stays light to import
+
+    buf = io.BytesIO()
+    render(buf)
+    atomic_write_bytes(Path(out), buf.getvalue())
+
+
+def save_png(image: Image.Image, out: Path) -> Path:
+    """Save a PIL image as PNG atomically."""
+    _atomic(out, lambda b: image.save(b, format="PNG"))
+    return Path(out)
 
 os.environ.setdefault("MPLBACKEND", "Agg")
 
@@ -43,7 +60,12 @@ def save_gif(frames: Sequence[Path], out: Path, duration_ms: int = 300) -> Path 
         return None
     images = [Image.open(p).convert("RGB") for p in frames]
     durations = [duration_ms] * (len(images) - 1) + [duration_ms * 5]
-    images[0].save(out, save_all=True, append_images=images[1:], duration=durations, loop=0)
+    _atomic(
+        out,
+        lambda b: images[0].save(
+            b, format="GIF", save_all=True, append_images=images[1:], duration=durations, loop=0
+        ),
+    )
     return out
 
 
@@ -70,7 +92,7 @@ def loss_plot(records: list[dict], out: Path) -> Path | None:
             ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()
-    fig.savefig(out, dpi=90)
+    _atomic(out, lambda b: fig.savefig(b, dpi=90, format="png"))
     plt.close(fig)
     return out
 
@@ -98,7 +120,7 @@ def toy_frame(
     ax.set(title=f"step {step}", xlim=(xs.min(), xs.max()), ylim=(ys.min(), ys.max()))
     ax.legend(loc="upper right", fontsize=7, markerscale=4)
     fig.tight_layout()
-    fig.savefig(out, dpi=80)
+    _atomic(out, lambda b: fig.savefig(b, dpi=80, format="png"))
     plt.close(fig)
     return out
 
@@ -119,6 +141,6 @@ def scatter_plot(points: np.ndarray, out: Path) -> Path:
     ax.scatter(points[:, 0], points[:, 1 if points.shape[1] > 1 else 0], s=2, c="red", alpha=0.5)
     ax.set(title=f"{len(points)} samples", aspect="equal")
     fig.tight_layout()
-    fig.savefig(out, dpi=90)
+    _atomic(out, lambda b: fig.savefig(b, dpi=90, format="png"))
     plt.close(fig)
     return out

@@ -16,14 +16,6 @@ from gankit.training.loop import Trainer
 OPTS = DiagnoseConfig(patience=3, warmup=100)
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def records(n, start=50, every=50, **series):
     """n records; each keyword is a constant or a list of per-record values."""
     out = []

@@ -14,14 +14,6 @@ from gankit.presets import preset_config
 from gankit.training import tricks
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_one_sided_label_smoothing():
     real, fake = tricks.d_targets(TricksConfig(label_smoothing=0.1), 4, 3, "cpu", None)
     assert real.tolist() == pytest.approx([0.9] * 4) and fake.tolist() == [0.0] * 3

@@ -15,14 +15,6 @@ from gankit.training.optimal_d import (
 )
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def test_d_star_by_hand():
     p, q = GaussianMixture([[0.0]], 1.0), GaussianMixture([[1.0]], 1.0)
     x = torch.tensor([[0.0], [0.5], [3.0]])

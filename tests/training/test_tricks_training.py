@@ -15,14 +15,6 @@ from gankit.variants import StepContext
 from tests.training.test_loop import _assert_resume_bitwise
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def trainer(toy_cfg, tmp_path, **overrides):
     cfg = toy_cfg(**{"diagnose.enabled": False, **overrides})
     return Trainer(cfg, RunDir.create(tmp_path / "run", cfg))

@@ -34,16 +34,6 @@ CASES = {
 }
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """Tiny networks gain nothing from threads; on a loaded 2-core machine spinning OpenMP
-    workers make them many times slower."""
-    n = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(n)
-
-
 def config(case, **kw):
     preset, over = CASES[case]
     return preset_config(preset, {**TINY, **over, **kw})

@@ -259,7 +259,8 @@ class Trainer:
         name = f"step_{self.step:08d}.png"
         if self.data.kind == "image":
             self.run.samples_dir.mkdir(exist_ok=True)
-            viz.image_grid(from_unit_range(fake).cpu().numpy()).save(self.run.samples_dir / name)
+            grid = viz.image_grid(from_unit_range(fake).cpu().numpy())
+            viz.save_png(grid, self.run.samples_dir / name)
         elif self.data.shape == (2,) and self.cfg.log.toy_frames:
             self._write_toy_frame(name)
 
