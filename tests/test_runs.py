@@ -10,6 +10,8 @@ from gankit import api
 from gankit.config import Config
 from gankit.errors import CheckpointError, RunError
 from gankit.runs import RunDir, load_generator, read_checkpoint
+from gankit.training.loop import Trainer
+from tests.conftest import TINY_TOY
 
 
 def test_keep_last_k_and_fallback_on_damage(tmp_path):
@@ -82,3 +84,18 @@ def test_image_samples_layout(digits_cfg, tmp_path):
     run = RunDir(tmp_path / "r")
     assert (run.samples_dir / "step_00000000.png").exists()
     assert (run.samples_dir / "progress.gif").exists() and (run.path / "losses.png").exists()
+
+
+def test_training_declares_its_end_in_status_json(tmp_path):
+    """finished at the target step; removed when training starts again (resume); failed with
+    the reason on a non-finite loss (tested in tests/reliability)."""
+    run = api.train("toy-ring", tmp_path / "r", steps=4, overrides=TINY_TOY, progress=False)
+    assert json.loads(run.status_path.read_text()) == {
+        "status": "finished",
+        "reason": "reached step 4",
+    }
+    api.resume(run.path, steps=6, progress=False)
+    assert json.loads(run.status_path.read_text())["reason"] == "reached step 6"
+    tr = Trainer(run.config(), run)
+    tr.train(2)  # a partial session: not the end, and the stale file is gone
+    assert not run.status_path.exists()

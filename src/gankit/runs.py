@@ -116,6 +116,7 @@ class RunDir:
     samples_dir = property(lambda self: self.path / "samples")
     frames_dir = property(lambda self: self.path / "frames")
     checkpoints_dir = property(lambda self: self.path / "checkpoints")
+    status_path = property(lambda self: self.path / "status.json")
 
     # --- creation / opening ----------------------------------------------------------------
     @classmethod
@@ -191,6 +192,18 @@ class RunDir:
             raise write_error(self.stats_path, exc, self._resume_hint) from None
         finally:
             os.close(fd)
+
+    def set_status(self, status: str | None, reason: str = "") -> None:
+        """``status.json`` for the dashboard: ``finished`` or ``failed`` with the reason, written
+        when training ends; ``None`` removes it when training (re)starts. "running" is never
+        written: a killed process could not take it back, so while training runs the
+        dashboard infers the state from the files (docs/dashboard.md)."""
+        if status is None:
+            with contextlib.suppress(FileNotFoundError):
+                self.status_path.unlink()
+            return
+        body = json.dumps({"status": status, "reason": reason}) + "\n"
+        atomic_write_bytes(self.status_path, body.encode())
 
     def read_stats(self) -> list[dict[str, Any]]:
         """All complete records; a half-written last line (a crash mid-write) is skipped."""

@@ -3,6 +3,7 @@ a poisoned state never replaces a good checkpoint."""
 
 from __future__ import annotations
 
+import json
 import math
 
 import pytest
@@ -62,6 +63,8 @@ def test_nan_loss_stops_before_the_step_and_keeps_the_checkpoint(toy_cfg, tmp_pa
     # neither D's weights nor Adam's moments and step count moved
     assert all(torch.equal(a, b) for a, b in zip(seen[0], _snapshot(tr, "D")))
     assert _files(tmp_path / "run") == saved
+    status = json.loads(RunDir(tmp_path / "run").status_path.read_text())
+    assert status["status"] == "failed" and "d_adv=nan" in status["reason"]
 
 
 def test_inf_gradient_under_a_finite_loss_is_caught(toy_cfg, tmp_path):

@@ -9,6 +9,7 @@ only when a stats record is written, so the loop does not wait on the device eve
 
 from __future__ import annotations
 
+import contextlib
 import math
 import signal
 import sys
@@ -23,7 +24,7 @@ from torch import Tensor, nn
 from gankit import viz
 from gankit.config import Config
 from gankit.data import Dataset, from_unit_range, load_dataset
-from gankit.errors import CheckpointError, ConfigError, TrainingError
+from gankit.errors import CheckpointError, ConfigError, GankitError, TrainingError
 from gankit.networks import network_spec
 from gankit.noise import NoisePrior
 from gankit.runs import RunDir, one_line, prefixed
@@ -450,6 +451,8 @@ class Trainer:
             )
         record: dict[str, Any] = {}
         t0, steps_since = time.perf_counter(), 0
+        if self.dist.is_main:
+            self.run.set_status(None)  # a stale "finished" / "failed" from an earlier session
         guard.ensure_rollback_point(self)
         # SIGINT / SIGTERM only set stop.signum while training; the loop stops between steps
         stop = guard.StopSignals()
@@ -498,6 +501,7 @@ class Trainer:
             for cb in self.callbacks:  # duck-typed callbacks may lack on_error
                 if hasattr(cb, "on_error"):
                     cb.on_error(self, exc)
+            self._declare("failed", f"step {self.step}: {exc}")
             raise
         finally:
             stop.__exit__()
@@ -506,4 +510,11 @@ class Trainer:
         for cb in self.callbacks:
             cb.on_train_end(self)
         self.write_summary_pictures()
+        if self.step >= self.cfg.train.steps:  # a shorter train(to_step) is not the end
+            self._declare("finished", f"reached step {self.step}")
         return record
+
+    def _declare(self, status: str, reason: str) -> None:
+        if self.dist.is_main:
+            with contextlib.suppress(GankitError):  # a full disk must not hide the real error
+                self.run.set_status(status, reason)
