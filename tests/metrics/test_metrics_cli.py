@@ -163,3 +163,16 @@ def test_eval_keys_are_listed(capsys):
     assert code == 0 and "eval.metrics" in out and "eval.every" in out
     code, out, _ = run_cli(capsys, "list")
     assert "domain:fashion-mnist" in out and "memorization" in out
+
+
+@pytest.mark.parametrize("preset", ["cgan-digits", "infogan-digits"])
+def test_metrics_during_training_of_conditional_variants(preset, tmp_path):
+    """G(z | y) and G(z, c) are sampled with labels / codes from their priors."""
+    from tests.conftest import TINY_DCGAN
+
+    from gankit import api
+
+    extra = {"eval.metrics": "fid", "eval.extractor": "raw", "eval.n": 64}
+    run = api.train(preset, tmp_path / "r", steps=5, overrides={**TINY_DCGAN, **extra})
+    (record,) = [json.loads(x) for x in (run.path / "metrics.jsonl").read_text().splitlines()]
+    assert record["step"] == 5 and np.isfinite(record["fid"]) and record["fid"] > 0

@@ -82,9 +82,15 @@ class MetricsCallback:
         gen = torch.Generator(device=trainer.device).manual_seed(self.seed)
         out = []
         try:
+            # conditional variants: labels / codes drawn from their priors too (uniform classes)
+            latent = getattr(trainer.variant, "latent", None)
             for start in range(0, self.n, SAMPLE_BATCH):
-                z = trainer.prior.sample(min(SAMPLE_BATCH, self.n - start), gen, trainer.device)
-                out.append(net(z).float().cpu())
+                m = min(SAMPLE_BATCH, self.n - start)
+                if latent is not None and not latent.plain:
+                    inputs = latent.draw(m, trainer.prior, gen, trainer.device)
+                    out.append(net(inputs.pop("z"), **inputs).float().cpu())
+                else:
+                    out.append(net(trainer.prior.sample(m, gen, trainer.device)).float().cpu())
         finally:
             net.train(was_training)
         return torch.cat(out)
