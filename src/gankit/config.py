@@ -71,6 +71,7 @@ class TrainConfig:
     channels_last: bool = False  # NHWC memory layout for image networks and data
     compile: bool = False  # torch.compile the networks (inductor): slow first steps, then faster
     nan_policy: str = "stop"  # a NaN/Inf loss or gradient: stop, or rollback to a checkpoint
+    nan_check: str = "auto"  # step (before each update), record (at stats/checkpoints), auto
     rollback_lr_factor: float = 0.5  # each rollback multiplies every learning rate by this
     max_rollbacks: int = 3  # rollbacks allowed in one training session before it stops
 
@@ -356,6 +357,8 @@ def _validate_nan_policy(cfg: Config) -> None:
     t = cfg.train
     if t.nan_policy not in ("stop", "rollback"):
         raise ConfigError(f"train.nan_policy={t.nan_policy!r}; valid: stop, rollback.")
+    if t.nan_check not in ("auto", "step", "record"):
+        raise ConfigError(f"train.nan_check={t.nan_check!r}; valid: auto, step, record.")
     # a factor of 1 would replay the same steps at the same rates, and diverge the same way
     if not 0.0 < t.rollback_lr_factor < 1.0:
         raise ConfigError(

@@ -155,3 +155,37 @@ def test_cli_divergence_is_one_line_and_exit_2(tmp_path, capsys):
 def test_nan_policy_config_is_checked(toy_cfg, key, value):
     with pytest.raises(ConfigError, match=key):
         toy_cfg(**{key: value})
+
+
+def test_deferred_check_stops_at_the_next_record_and_keeps_the_checkpoint(toy_cfg, tmp_path):
+    """train.nan_check=record (the GPU default): no per-update sync; the bad update of step 7
+    is found at the record of step 10 and never reaches a checkpoint."""
+    kw = {"train.nan_check": "record", "log.stats_every": 5, "log.checkpoint_every": 5}
+    tr = _trainer(toy_cfg, tmp_path, **kw)
+    assert tr.deferred is not None
+    _poison_loss(tr, "D", {7})
+    tr.train(5)
+    saved = _files(tmp_path / "run")
+    with pytest.raises(
+        TrainingError, match=r"non-finite loss or gradient in an update of steps 6\.\.10"
+    ):
+        tr.train(20)
+    assert tr.step == 10 and _files(tmp_path / "run") == saved
+    assert [r["step"] for r in RunDir(tmp_path / "run").read_stats()] == [5]
+
+
+def test_deferred_check_rolls_back_like_the_per_update_check(toy_cfg, tmp_path, capsys):
+    kw = {"train.nan_check": "record", "train.nan_policy": "rollback", "log.stats_every": 5}
+    tr = _trainer(toy_cfg, tmp_path, **{**kw, "log.checkpoint_every": 5})
+    _poison_loss(tr, "G", {8}, times=1)
+    tr.train(14)
+    assert "rolled back to step 5" in capsys.readouterr().err
+    assert tr.step == 14 and tr.rollbacks == 1
+    weights = RunDir(tmp_path / "run").load_checkpoint().tensors
+    assert all(torch.isfinite(v).all() for v in weights.values() if v.is_floating_point())
+
+
+def test_nan_check_auto_defers_only_on_cuda(toy_cfg, tmp_path):
+    assert _trainer(toy_cfg, tmp_path).deferred is None  # CPU: the per-update check
+    with pytest.raises(ConfigError, match="valid: auto, step, record"):
+        toy_cfg(**{"train.nan_check": "later"})

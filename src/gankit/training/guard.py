@@ -5,6 +5,10 @@
   143 with the resume command). A second signal interrupts at once, as Ctrl-C normally does.
 * :func:`check_update`: a non-finite loss term or gradient is caught after backward and before
   the optimizer step, with one host sync per update, so a bad batch never moves the weights.
+* :class:`DeferredCheck`: the same check without the per-update sync, for GPUs
+  (``train.nan_check=record``, the default there): the flags stay on the device and are read
+  when a stats record or a checkpoint is due, so a bad update is caught at most
+  ``log.stats_every`` steps late and never reaches a checkpoint.
 * :func:`recover`: what happens then, by ``train.nan_policy``: stop with a clear message, or
   roll back to the newest checkpoint with every learning rate multiplied by
   ``train.rollback_lr_factor`` (a fixed learning rate would replay the same divergence).
@@ -116,6 +120,42 @@ def check_update(
         raise NonFiniteUpdate(f"non-finite loss {', '.join(bad)} {where}")
     n_bad = sum(1 for g in grads if not bool(torch.isfinite(g).all()))
     raise NonFiniteUpdate(f"non-finite gradient in {n_bad} of {len(grads)} tensors {where}")
+
+
+class DeferredCheck:
+    """Non-finite loss terms and gradients, flagged on the device and read back only in
+    :meth:`raise_if_bad`. On a GPU the per-update read-back of :func:`check_update` stalls the
+    host until the backward pass has finished, so no kernels are queued ahead; deferring it
+    keeps the device busy. The price: a bad update is applied, and found at the next check;
+    the loop checks before every stats record and checkpoint, so ``nan_policy`` still stops
+    with, or rolls back to, a good checkpoint."""
+
+    def __init__(self) -> None:
+        self.flag: Tensor | None = None
+        self.first_step: int | None = None
+
+    def add(self, terms: dict[str, Tensor], total: Tensor, opt: torch.optim.Optimizer, step: int):
+        grads = [p.grad for g in opt.param_groups for p in g["params"] if p.grad is not None]
+        bad = ~torch.stack([total.detach().float().reshape(()), *_max_abs(grads)]).isfinite().all()
+        self.flag = bad if self.flag is None else self.flag | bad
+        if self.first_step is None:
+            self.first_step = step
+
+    def reset(self) -> None:
+        self.flag, self.first_step = None, None
+
+    def raise_if_bad(self, step: int) -> None:
+        """Raise :class:`NonFiniteUpdate` if any update since the last call was non-finite."""
+        if self.flag is None:
+            return
+        bad, first = bool(self.flag), self.first_step  # the one host sync per check
+        self.reset()
+        if bad:
+            raise NonFiniteUpdate(
+                f"non-finite loss or gradient in an update of steps {first + 1}..{step} "
+                "(train.nan_check=record finds it at the next stats record or checkpoint; "
+                "train.nan_check=step names the exact update)"
+            )
 
 
 def non_finite_names(tensors: dict[str, Tensor]) -> list[str]:

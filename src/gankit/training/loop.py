@@ -148,6 +148,14 @@ class Trainer:
         self._sums: dict[str, Tensor] = {}  # running sums of logged values since the last record
         self._counts: dict[str, int] = {}
         self.rollbacks = 0  # non-finite updates undone in this session (train.nan_policy)
+        check = (
+            t.nan_check
+            if t.nan_check != "auto"
+            else (
+                "record" if self.device.type == "cuda" else "step"  # a host sync is free on a CPU
+            )
+        )
+        self.deferred = guard.DeferredCheck() if check == "record" else None
 
     # --- schedule ------------------------------------------------------------------------
     @property
@@ -191,8 +199,12 @@ class Trainer:
                 total = sum(v.float() for v in terms.values())
                 self.precision.backward(total, phase.name)
                 self.precision.unscale(opt, phase.name)
-                # NaN/Inf in the loss or a gradient: raise before the weights move (guard.py)
-                guard.check_update(phase.name, terms, total, opt, self.step)
+                # NaN/Inf in the loss or a gradient: raise before the weights move (guard.py),
+                # or flag it on the device and raise at the next record / checkpoint
+                if self.deferred is None:
+                    guard.check_update(phase.name, terms, total, opt, self.step)
+                else:
+                    self.deferred.add(terms, total, opt, self.step)
                 self.precision.step(opt, phase.name)
                 if phase.after_step is not None:
                     phase.after_step()
@@ -201,6 +213,16 @@ class Trainer:
         if self.ema is not None:
             self.ema.update(self.nets[self.variant.generator_key])
         self.step += 1
+
+    def _output_due(self, to_step: int) -> bool:
+        """Whether a stats record or a checkpoint follows this step (when a deferred
+        non-finite check must be read, so that nothing non-finite is written)."""
+        log = self.cfg.log
+        return (
+            self.step % log.stats_every == 0
+            or self.step % log.checkpoint_every == 0
+            or self.step == to_step
+        )
 
     def _decay_learning_rates(self) -> None:
         """train.lr_decay: rescale every rate by the change of the factor, so that rates
@@ -461,7 +483,11 @@ class Trainer:
             while self.step < to_step:
                 try:
                     self.train_step()
+                    if self.deferred is not None and self._output_due(to_step):
+                        self.deferred.raise_if_bad(self.step)
                 except guard.NonFiniteUpdate as exc:
+                    if self.deferred is not None:
+                        self.deferred.reset()
                     guard.recover(self, exc)  # raises, or rolls back to the newest checkpoint
                     t0, steps_since = time.perf_counter(), 0
                     if bar is not None:
