@@ -111,11 +111,18 @@ class PhaseNets(dict):
         return super().__getitem__(key)
 
 
+def _collective_device() -> torch.device:
+    """Where small host values must live to be reduced: NCCL only takes CUDA tensors."""
+    if dist.get_backend() == "nccl":
+        return torch.device("cuda", torch.cuda.current_device())
+    return torch.device("cpu")
+
+
 def mean_over_ranks(values: dict[str, float], info: DistInfo) -> dict[str, float]:
     if not info.enabled or not values:
         return values
     keys = sorted(values)
-    t = torch.tensor([values[k] for k in keys], dtype=torch.float64)
+    t = torch.tensor([values[k] for k in keys], dtype=torch.float64, device=_collective_device())
     dist.all_reduce(t)
     return {k: float(v) / info.world_size for k, v in zip(keys, t.tolist())}
 
@@ -144,7 +151,7 @@ def any_rank(flag: bool, info: DistInfo) -> bool:
     """True on every rank if ``flag`` is true on any (e.g. a stop signal seen by one rank)."""
     if not info.enabled:
         return flag
-    t = torch.tensor([1.0 if flag else 0.0])
+    t = torch.tensor([1.0 if flag else 0.0], device=_collective_device())
     dist.all_reduce(t, op=dist.ReduceOp.MAX)
     return bool(t.item())
 

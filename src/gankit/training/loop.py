@@ -515,8 +515,11 @@ class Trainer:
                 if bar is not None:
                     bar.update(1)
                 # with several processes all ranks must stop at the same step (the checkpoint
-                # is a collective), so they agree on the flag; one small all-reduce per step
-                if distributed.any_rank(stop.requested, self.dist) and not last:
+                # is a collective), so they agree on the flag: one small all-reduce per step on
+                # CPUs; on GPUs only when output is due, as the read-back would sync the host
+                cuda_ddp = self.dist.enabled and self.device.type == "cuda"
+                agree = not cuda_ddp or self._output_due(to_step)
+                if agree and distributed.any_rank(stop.requested, self.dist) and not last:
                     if not saved:
                         self.save_checkpoint()
                     # a rank that saw no signal itself stops as if told by SIGTERM
