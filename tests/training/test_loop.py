@@ -113,3 +113,14 @@ def test_steps_for_epochs(digits_cfg, tmp_path):
     tr = make_trainer(digits_cfg(**{"train.d_steps": 2}), tmp_path)
     per_epoch = tr.batcher.batches_per_epoch // 2
     assert tr.steps_for_epochs(3) == 3 * per_epoch
+
+
+def test_epoch_grids_land_on_the_last_step_of_each_epoch(digits_cfg, tmp_path):
+    # an epoch ends when its last full batch is drawn, so with log.sample_every=0 the grid
+    # after epoch e is named by step e * batches_per_epoch, not one step into epoch e + 1
+    tr = make_trainer(digits_cfg(**{"log.sample_every": 0}), tmp_path)
+    per_epoch = tr.batcher.batches_per_epoch
+    tr.train(2 * per_epoch + 3)
+    names = sorted(p.name for p in tr.run.samples_dir.glob("step_*.png"))
+    expected = [0, per_epoch, 2 * per_epoch, 2 * per_epoch + 3]
+    assert names == [f"step_{s:08d}.png" for s in expected]

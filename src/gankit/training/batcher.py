@@ -28,6 +28,12 @@ class Batcher:
     def batches_per_epoch(self) -> int:
         return len(self.x) // self.batch_size
 
+    @property
+    def epochs_done(self) -> int:
+        """Complete passes so far: an epoch counts as done once its last full batch has been
+        drawn, not when the next epoch's first batch is (``epoch`` turns over then)."""
+        return self.epoch + (self.position + self.batch_size > len(self.x))
+
     def _new_perm(self) -> Tensor:
         return torch.randperm(len(self.x), generator=self.generator).to(self.x.device)
 

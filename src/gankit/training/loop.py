@@ -321,7 +321,7 @@ class Trainer:
         every = self.cfg.log.sample_every
         if every:
             return self.step % every == 0
-        return self.batcher.epoch > self.last_grid_epoch
+        return self.batcher.epochs_done > self.last_grid_epoch
 
     def write_summary_pictures(self) -> None:
         """GIFs of the grids / frames and the loss plot, all read back from the run directory."""
@@ -457,7 +457,7 @@ class Trainer:
         log = self.cfg.log
         if self.step == 0 and to_step > 0:
             self.write_samples()  # the untrained generator: first frame of the progress figure
-            self.last_grid_epoch = self.batcher.epoch
+            self.last_grid_epoch = self.batcher.epochs_done
         bar = None
         if log.progress and self.dist.is_main and to_step > self.step:
             from tqdm import tqdm
@@ -508,7 +508,7 @@ class Trainer:
                         )
                 if self._grid_due() or last:
                     self.write_samples()
-                    self.last_grid_epoch = self.batcher.epoch
+                    self.last_grid_epoch = self.batcher.epochs_done
                 saved = self.step % log.checkpoint_every == 0 or last
                 if saved:
                     self.save_checkpoint()
