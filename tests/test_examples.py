@@ -10,9 +10,17 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_quickstart_example_runs(tmp_path):
     out = tmp_path / "qs"
     proc = subprocess.run(
-        [sys.executable, str(ROOT / "examples" / "quickstart.py"), "--out", str(out),
-         "--steps", "30"],
-        capture_output=True, text=True, timeout=300,
+        [
+            sys.executable,
+            str(ROOT / "examples" / "quickstart.py"),
+            "--out",
+            str(out),
+            "--steps",
+            "30",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
     assert proc.returncode == 0, proc.stderr
     assert "modes" in proc.stdout and "high-quality" in proc.stdout

@@ -30,6 +30,7 @@ def save_png(image: Image.Image, out: Path) -> Path:
     _atomic(out, lambda b: image.save(b, format="PNG"))
     return Path(out)
 
+
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 

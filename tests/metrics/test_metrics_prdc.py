@@ -1,6 +1,5 @@
 """Precision/recall (k-NN) and density/coverage: brute force, limits, monotonicity, chunking."""
 
-
 import numpy as np
 import pytest
 import torch
