@@ -90,6 +90,37 @@ def test_mode_collapse_from_modes_reached():
     assert dg.detect_mode_collapse(fine, OPTS) is None
 
 
+def test_mode_collapse_from_low_within_class_diversity():
+    # a conditional G with one image per class: diverse over classes, collapsed inside each
+    recs = records(4, diag__diversity=0.95, diag__diversity_in_class=[0.9, 0.1, 0.05, 0.05])
+    f = dg.detect_mode_collapse(recs, OPTS)
+    assert f.step == 200 and f.evidence["diversity_in_class"] == 0.05
+    fine = records(4, diag__diversity=0.95, diag__diversity_in_class=0.9)
+    assert dg.detect_mode_collapse(fine, OPTS) is None
+
+
+def test_within_class_diversity():
+    x = torch.tensor([[0.0], [2.0], [5.0], [5.0], [9.0]])
+    labels = torch.tensor([0, 0, 1, 1, 2])  # class 2 has one row: left out
+    assert dg.within_class_diversity(x, labels) == pytest.approx((2.0 + 0.0) / 2)
+    assert dg.within_class_diversity(x[:1], labels[:1]) is None
+
+
+def test_callback_sees_a_conditional_generator_that_ignores_its_noise(digits_cfg, tmp_path):
+    cfg = digits_cfg(**{"train.variant": "cgan", "diagnose.n_samples": 100})
+    tr = Trainer(cfg, RunDir.create(tmp_path / "run", cfg))
+    cb = dg.Diagnostics(tr)
+    live = cb.measure(tr)
+    assert live["diag/diversity_in_class"] > 0 and live["diag/diversity"] > 0
+    G = tr.nets["G"]
+    forward = G.forward
+    # the same noise for every sample: each class gets one image, whatever z was drawn
+    G.forward = lambda z, y: forward(torch.zeros_like(z), y)
+    collapsed = cb.measure(tr)
+    assert collapsed["diag/diversity_in_class"] == 0.0
+    assert collapsed["diag/diversity"] > 0.2 * live["diag/diversity"]  # classes still differ
+
+
 def test_reached_counts_groups_with_a_fair_share():
     # 100 samples, 4 groups: a fair share is 25; 10% of it (2.5) is needed
     assignments = torch.tensor([0] * 90 + [1] * 7 + [2] * 2 + [3] * 1).numpy()

@@ -99,6 +99,16 @@ def mean_pairwise_distance(x: Tensor) -> float:
     return float(torch.cdist(x, x).sum() / (n * (n - 1)))
 
 
+def within_class_diversity(x: Tensor, labels: Tensor) -> float | None:
+    """Mean over classes (with at least two rows) of the mean pairwise distance inside the
+    class: low when a conditional G draws one image per class whatever its noise, a collapse
+    that the diversity over all classes does not show. None if no class has two rows."""
+    per_class = [
+        mean_pairwise_distance(x[labels == k]) for k in labels.unique() if (labels == k).sum() > 1
+    ]
+    return sum(per_class) / len(per_class) if per_class else None
+
+
 def reached(assignments: np.ndarray, k: int) -> int:
     """How many of k groups get at least REACH_SHARE of their fair share of the samples."""
     counts = np.bincount(assignments, minlength=k)
@@ -180,8 +190,9 @@ def detect_mode_collapse(records: list[dict], opts: DiagnoseConfig) -> Finding |
     reached, and not recovering over those records (a G still spreading out is not
     collapsing)."""
 
-    def div(r: dict) -> float | None:
-        return r.get("diag/diversity")
+    def div(r: dict) -> float | None:  # the lower of the overall and within-class values
+        values = [r[k] for k in ("diag/diversity", "diag/diversity_in_class") if k in r]
+        return min(values) if values else None
 
     def few(r: dict) -> str | None:
         for what in ("modes", "classes"):
@@ -205,6 +216,7 @@ def detect_mode_collapse(records: list[dict], opts: DiagnoseConfig) -> Finding |
         evidence: dict[str, Any] = {}
         for k in (
             "diag/diversity",
+            "diag/diversity_in_class",
             "diag/modes_reached",
             "diag/modes_total",
             "diag/modes",
@@ -345,6 +357,11 @@ class Diagnostics(Callback):
         conditional = getattr(trainer.variant, "conditional", False)
         self.labels = None if data.y is None or conditional else data.y[idx].long().numpy()
         self.num_classes = getattr(data, "num_classes", None)
+        # class-conditional G: diversity among samples of the same requested class as well
+        self.grid_labels = getattr(trainer.variant, "grid_labels", lambda n: None)(n)
+        self.real_in_class = None
+        if self.grid_labels is not None and data.y is not None:
+            self.real_in_class = within_class_diversity(self.real, data.y[idx].long())
         self.records: list[dict] | None = None  # the run's records so far (read lazily)
         self.findings: list[Finding] = []
 
@@ -398,6 +415,10 @@ class Diagnostics(Callback):
         if not torch.isfinite(fake).all():
             return {k: v for k, v in out.items() if v is not None and math.isfinite(v)}
         out["diag/diversity"] = round(mean_pairwise_distance(fake) / self.real_diversity, 4)
+        if self.real_in_class:
+            in_class = within_class_diversity(fake, self.grid_labels)
+            if in_class is not None:
+                out["diag/diversity_in_class"] = round(in_class / self.real_in_class, 4)
         if self.centers is not None and self.std is not None:
             from gankit.metrics.modes import mode_coverage
 

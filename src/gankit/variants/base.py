@@ -88,6 +88,11 @@ class Variant:
         conditional variants add labels or codes here (e.g. one class per grid column)."""
         return G(z)
 
+    def grid_labels(self, n: int) -> Tensor | None:
+        """The data class that ``grid_samples`` asks for in each of its ``n`` samples, for
+        class-conditional variants; None where G is not told a class."""
+        return None
+
     def generator_meta(self, cfg: Config, data: Any) -> dict[str, Any]:
         """Extra checkpoint metadata describing G's input beyond z (labels, latent codes), so
         that `load_generator` can sample without the training code."""

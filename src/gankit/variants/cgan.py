@@ -103,7 +103,10 @@ class CGAN(GAN):
 
     def grid_samples(self, G: nn.Module, z: Tensor) -> Tensor:
         # Class i % K for sample i: with log.n_fixed = 100 the 10-wide grid has a class per column.
-        return G(z, torch.arange(len(z), device=z.device) % self.latent.num_classes)
+        return G(z, self.grid_labels(len(z)).to(z.device))
+
+    def grid_labels(self, n: int) -> Tensor:
+        return torch.arange(n) % self.latent.num_classes
 
     def generator_meta(self, cfg: Config, data: Any) -> dict[str, Any]:
         return {"generator_input": self.layout(cfg, data).to_meta()}
