@@ -8,7 +8,7 @@ import torch
 
 from gankit import api
 from gankit.config import Config
-from gankit.errors import CheckpointError, RunError
+from gankit.errors import CheckpointError, ConfigError, RunError
 from gankit.runs import RunDir, load_generator, read_checkpoint
 from gankit.training.loop import Trainer
 from tests.conftest import TINY_TOY
@@ -99,3 +99,18 @@ def test_training_declares_its_end_in_status_json(tmp_path):
     tr = Trainer(run.config(), run)
     tr.train(2)  # a partial session: not the end, and the stale file is gone
     assert not run.status_path.exists()
+
+
+def test_a_run_that_cannot_start_leaves_no_run_behind(toy_cfg, tmp_path):
+    refused = toy_cfg(**{"train.variant": "acgan"})  # the ring has no labels
+    with pytest.raises(ConfigError, match="needs labels"):
+        api.train(refused, tmp_path / "new")
+    assert not (tmp_path / "new").exists()  # so the same --out works after the fix
+    mine = tmp_path / "mine"
+    mine.mkdir()
+    (mine / "notes.txt").write_text("keep me")
+    with pytest.raises(ConfigError):
+        api.train(toy_cfg(**{"train.variant": "acgan"}), mine)
+    assert sorted(p.name for p in mine.iterdir()) == ["notes.txt"]
+    api.train(toy_cfg(), tmp_path / "new", steps=2)  # the retry starts cleanly
+    assert RunDir.open(tmp_path / "new").load_checkpoint().step == 2

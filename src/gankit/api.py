@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gankit.config import Config, apply_overrides
-from gankit.errors import RunError
+from gankit.errors import GankitError, RunError
 from gankit.presets import preset_config
 from gankit.runs import RunDir, atomic_write_bytes, load_generator
 
@@ -56,8 +56,14 @@ def train(
     from gankit.training.distributed import env_info
 
     main = env_info().is_main  # under torchrun only rank 0 writes the run directory
+    existed = Path(out).exists()
     run = RunDir.create(out, cfg) if main else RunDir(out)
-    trainer = _trainer(cfg, run)
+    try:
+        trainer = _trainer(cfg, run)
+    except GankitError:
+        if main:  # nothing was trained: leave no half-made run behind to block the retry
+            run.discard_unstarted(existed)
+        raise
     if epochs is not None:
         cfg.train.steps = trainer.steps_for_epochs(epochs)
         if main:

@@ -137,6 +137,16 @@ class RunDir:
             raise RunError(f"cannot write the run directory {run.path}: {exc.strerror}.") from None
         return run
 
+    def discard_unstarted(self, path_existed: bool) -> None:
+        """Undo ``create`` when the run could not start (a refused trick, missing data): the
+        config and the empty folders go, so that the same --out works after the fix. Only
+        empty folders are removed; anything else in them is left alone."""
+        self.config_path.unlink(missing_ok=True)
+        folders = [self.samples_dir, self.frames_dir, self.checkpoints_dir]
+        for d in folders + ([] if path_existed else [self.path]):
+            with contextlib.suppress(OSError):  # absent or not empty
+                d.rmdir()
+
     @classmethod
     def open(cls, path: str | os.PathLike) -> RunDir:
         """Open an existing run; a directory without ``config.json`` is not a run."""
