@@ -153,7 +153,7 @@ PRESETS: dict[str, Preset] = {
         "DCGAN on Fashion-MNIST 28x28 (widths 32, batch 32, Adam 5e-4, EMA): CPU minutes",
         # Chosen for equal CPU time against the textbook recipe (docs/benchmarks.md, "DCGAN
         # against the textbook loop"): on a CPU a step's cost grows with width^2 x batch, so
-        # half widths and batch 32 make ~6x more updates per CPU second than widths 64 /
+        # half widths and batch 32 make 6-8x more updates per CPU second than widths 64 /
         # batch 128, and the higher rate uses them (domain FID after 5 epochs: 4.2, against
         # 6.9 with the textbook's widths, batch and rate in gankit's loop, which also cost more
         # CPU time). The EMA is a small extra (4.27 without, 4.43 with 0.999: one seed each).

@@ -95,6 +95,8 @@ def test_mode_collapse_from_low_within_class_diversity():
     recs = records(4, diag__diversity=0.95, diag__diversity_in_class=[0.9, 0.1, 0.05, 0.05])
     f = dg.detect_mode_collapse(recs, OPTS)
     assert f.step == 200 and f.evidence["diversity_in_class"] == 0.05
+    # each value is reported beside its own peak, not the overall one beside the in-class one
+    assert f.evidence["peak_diversity"] == 0.95 and f.evidence["peak_diversity_in_class"] == 0.9
     fine = records(4, diag__diversity=0.95, diag__diversity_in_class=0.9)
     assert dg.detect_mode_collapse(fine, OPTS) is None
 

@@ -226,9 +226,10 @@ def detect_mode_collapse(records: list[dict], opts: DiagnoseConfig) -> Finding |
         ):
             if last.get(k) is not None:
                 evidence[k.removeprefix("diag/")] = last[k]
-        seen = [div(r) for r in records[:end] if div(r) is not None]
-        if seen:
-            evidence["peak_diversity"] = round(max(seen), 4)
+        for key in ("diag/diversity", "diag/diversity_in_class"):  # each against its own peak
+            seen = [r[key] for r in records[:end] if r.get(key) is not None]
+            if seen:
+                evidence["peak_" + key.removeprefix("diag/")] = round(max(seen), 4)
         evidence["since_step"] = first["step"]
         return Finding("mode_collapse", int(last["step"]), evidence, REMEDIES["mode_collapse"])
     return None
@@ -358,7 +359,7 @@ class Diagnostics(Callback):
         self.labels = None if data.y is None or conditional else data.y[idx].long().numpy()
         self.num_classes = getattr(data, "num_classes", None)
         # class-conditional G: diversity among samples of the same requested class as well
-        self.grid_labels = getattr(trainer.variant, "grid_labels", lambda n: None)(n)
+        self.grid_labels = trainer.variant.grid_labels(n)
         self.real_in_class = None
         if self.grid_labels is not None and data.y is not None:
             self.real_in_class = within_class_diversity(self.real, data.y[idx].long())
