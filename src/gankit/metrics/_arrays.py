@@ -56,3 +56,98 @@ def same_dim(a, b, names: tuple[str, str]) -> None:
             f"{names[0]} and {names[1]} must have the same feature dimension, "
             f"got {a.shape[1]} and {b.shape[1]}"
         )
+
+
+# --- paired images and masks (PSNR, SSIM, Dice) -------------------------------------------------
+#: Float images may stray this far outside [-1, 1] (round-off of a resize or a tanh) unflagged.
+RANGE_TOL = 1e-3
+
+
+def _as_torch(x, name: str) -> torch.Tensor:
+    if isinstance(x, torch.Tensor):
+        return x.detach().cpu()
+    try:
+        arr = np.asarray(x)
+        return torch.from_numpy(np.ascontiguousarray(arr))
+    except (TypeError, ValueError) as exc:
+        raise DataError(f"{name} must be an array or tensor, got {type(x).__name__}") from exc
+
+
+def image_pair(outputs, targets) -> tuple[torch.Tensor, torch.Tensor]:
+    """Checked, not yet converted, (N, C, H, W) uint8 or float tensors of equal shape."""
+    o, t = _as_torch(outputs, "outputs"), _as_torch(targets, "targets")
+    for name, x in (("outputs", o), ("targets", t)):
+        if x.dtype != torch.uint8 and not x.is_floating_point():
+            raise DataError(
+                f"{name} of dtype {x.dtype}: give uint8 images on 0..255 or float images in [-1, 1]"
+            )
+        if x.ndim != 4 or x.shape[0] < 1:
+            raise DataError(
+                f"{name} must be images of shape (N, C, H, W), got shape {tuple(x.shape)}"
+                + ("; add a channel axis, x[:, None]" if x.ndim == 3 else "")
+            )
+    if o.shape != t.shape:
+        raise DataError(
+            f"outputs and targets must have the same shape (N, C, H, W), got "
+            f"{tuple(o.shape)} and {tuple(t.shape)}"
+        )
+    return o, t
+
+
+def to_signed_unit(x: torch.Tensor, name: str) -> torch.Tensor:
+    """uint8 on 0..255 -> float64 on [-1, 1] (x / 127.5 - 1); float input is checked to lie in
+    [-1, 1] (within RANGE_TOL) and returned as float64."""
+    if x.dtype == torch.uint8:
+        return x.to(torch.float64) / 127.5 - 1.0
+    y = x.to(torch.float64)
+    if not bool(torch.isfinite(y).all()):
+        raise DataError(f"{name} contains NaN or infinite values")
+    lo, hi = float(y.min()), float(y.max())
+    if lo < -1.0 - RANGE_TOL or hi > 1.0 + RANGE_TOL:
+        raise DataError(
+            f"{name} has values in [{lo:.4g}, {hi:.4g}]: float images must lie in [-1, 1] "
+            "(clamp them, or give uint8 images on 0..255)"
+        )
+    return y
+
+
+def image_pair_batches(outputs, targets, batch_size: int):
+    """Yield aligned float64 [-1, 1] chunks (B, C, H, W) of a checked image pair."""
+    if batch_size < 1:
+        raise DataError(f"batch_size must be at least 1, got {batch_size}")
+    o, t = image_pair(outputs, targets)
+    for s in range(0, o.shape[0], batch_size):
+        yield (
+            to_signed_unit(o[s : s + batch_size], "outputs"),
+            to_signed_unit(t[s : s + batch_size], "targets"),
+        )
+
+
+def mask_pair(outputs, targets) -> tuple[torch.Tensor, torch.Tensor]:
+    """(N, H, W) int64 label masks of equal shape from bool / integer (or integral float)
+    arrays of shape (N, H, W) or (N, 1, H, W)."""
+    pair = []
+    for name, raw in (("outputs", outputs), ("targets", targets)):
+        x = _as_torch(raw, name)
+        if x.ndim == 4 and x.shape[1] == 1:
+            x = x[:, 0]
+        if x.ndim != 3 or x.shape[0] < 1:
+            raise DataError(
+                f"{name} must be label masks of shape (N, H, W) or (N, 1, H, W), "
+                f"got shape {tuple(x.shape)}"
+            )
+        if x.is_floating_point():
+            if not bool(torch.isfinite(x).all()) or not bool((x == x.round()).all()):
+                raise DataError(f"{name} must hold integer class labels, got non-integer values")
+        elif x.is_complex():
+            raise DataError(f"{name} must hold integer class labels, got dtype {x.dtype}")
+        x = x.to(torch.int64)
+        if x.numel() and int(x.min()) < 0:
+            raise DataError(f"{name} has negative labels; classes are 0, 1, ..., K-1")
+        pair.append(x)
+    if pair[0].shape != pair[1].shape:
+        raise DataError(
+            f"outputs and targets must have the same mask shape, got "
+            f"{tuple(pair[0].shape)} and {tuple(pair[1].shape)}"
+        )
+    return pair[0], pair[1]

@@ -34,6 +34,13 @@ from gankit.errors import DataError, RunError
 from gankit.metrics._arrays import as_matrix64, as_numpy64
 from gankit.metrics.fid import feature_statistics, frechet_distance
 from gankit.metrics.prdc import density_coverage
+from gankit.metrics.registry import (
+    CLASSIFIER,
+    FEATURES,
+    LABELS,
+    MetricInputs,
+    register_metric,
+)
 
 
 def _labels(labels: Any, name: str) -> np.ndarray:
@@ -116,6 +123,74 @@ def matched_accuracy(codes: Any, labels: Any) -> dict[str, Any]:
         "accuracy": float(counts[rows, cols].sum() / len(c)),
         "mapping": {int(r): int(k) for r, k in zip(rows, cols)},
     }
+
+
+# --- registered: computed from labelled inputs, not by `gankit eval` ---------------------------
+def _ref_labels(inputs: MetricInputs, name: str) -> Any:
+    if inputs.ref_labels is None:
+        raise DataError(f"{name} needs the true class of each reference item (ref_labels)")
+    return inputs.ref_labels
+
+
+@register_metric(
+    "intra_fid",
+    needs={FEATURES, LABELS},
+    higher_is_better=False,
+    description="FID of each generated class against the same real class, averaged "
+    "(Miyato & Koyama, ICLR 2018)",
+    keys=("intra_fid", "intra_fid_per_class"),
+    function=intra_class_fid,
+)
+def _score_intra_fid(inputs: MetricInputs) -> dict[str, Any]:
+    real_y = _ref_labels(inputs, "intra_fid")
+    r = intra_class_fid(inputs.ref_features, real_y, inputs.features, inputs.labels)
+    return {"intra_fid": r["intra_fid"], "intra_fid_per_class": r["per_class"]}
+
+
+@register_metric(
+    "per_class_coverage",
+    needs={FEATURES, LABELS},
+    higher_is_better=True,
+    description="coverage within each class, averaged (Naeem et al., ICML 2020, per class)",
+    keys=("per_class_coverage", "coverage_per_class"),
+    function=per_class_coverage,
+)
+def _score_class_cov(inputs: MetricInputs) -> dict[str, Any]:
+    real_y = _ref_labels(inputs, "per_class_coverage")
+    r = per_class_coverage(inputs.ref_features, real_y, inputs.features, inputs.labels)
+    return {"per_class_coverage": r["coverage"], "coverage_per_class": r["per_class"]}
+
+
+@register_metric(
+    "requested_class_accuracy",
+    needs={CLASSIFIER, LABELS},
+    higher_is_better=True,
+    description="how often a classifier recognises the class G(z | y) was asked for "
+    "(Odena et al., ICML 2017, Sec. 4.1)",
+    keys=("requested_class_accuracy", "requested_class_accuracy_per_class"),
+    function=requested_class_accuracy,
+)
+def _score_requested(inputs: MetricInputs) -> dict[str, Any]:
+    r = requested_class_accuracy(inputs.probs, inputs.labels)
+    return {
+        "requested_class_accuracy": r["accuracy"],
+        "requested_class_accuracy_per_class": r["per_class"],
+    }
+
+
+@register_metric(
+    "matched_accuracy",
+    needs={CLASSIFIER, LABELS},
+    higher_is_better=True,
+    description="accuracy of a categorical code against classes under the best one-to-one "
+    "matching (Xie et al. 2016, Eq. 10; InfoGAN, Chen et al. 2016)",
+    keys=("matched_accuracy", "matched_mapping"),
+    function=matched_accuracy,
+)
+def _score_matched(inputs: MetricInputs) -> dict[str, Any]:
+    predicted = as_numpy64(inputs.probs, "probs").argmax(1)
+    r = matched_accuracy(inputs.labels, predicted)
+    return {"matched_accuracy": r["accuracy"], "matched_mapping": r["mapping"]}
 
 
 # --- generators and runs ------------------------------------------------------------------------

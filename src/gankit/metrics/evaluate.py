@@ -37,58 +37,41 @@ from gankit.config import Config
 from gankit.data import DATASETS, Dataset, load_dataset
 from gankit.errors import ConfigError, DataError
 from gankit.metrics.classifier import DOMAIN_DATASETS, cache_root, is_cached, train_classifier
-from gankit.metrics.extractors import DEFAULT_BATCH, FeatureExtractor, Features, build_extractor
-from gankit.metrics.fid import RunningStats, frechet_distance
-from gankit.metrics.inception_score import inception_score
-from gankit.metrics.kid import kid
-from gankit.metrics.memorization import memorization
-from gankit.metrics.modes import class_coverage, mode_coverage
-from gankit.metrics.prdc import prdc
+from gankit.metrics.extractors import DEFAULT_BATCH, FeatureExtractor, build_extractor
+from gankit.metrics.fid import RunningStats
+from gankit.metrics.inception_score import SPLITS as IS_SPLITS  # noqa: F401  (re-exported)
+from gankit.metrics.kid import KID_SUBSET_SIZE, KID_SUBSETS  # noqa: F401  (re-exported)
+from gankit.metrics.registry import (
+    ALIASES,  # noqa: F401  (re-exported)
+    CLASSIFIER,
+    MODE_CENTRES,
+    TRAIN_FEATURES,
+    MetricInputs,
+    compute_metric,
+    get_metric,
+    metric_names,
+    parse_metric_names,
+)
 from gankit.registry import close_matches
 from gankit.runs import RunDir, atomic_write_bytes, load_generator
 
-METRIC_NAMES = (
-    "fid",
-    "kid",
-    "precision_recall",
-    "density_coverage",
-    "is",
-    "class_coverage",
-    "mode_coverage",
-    "memorization",
-)
-ALIASES = {"prdc": ("precision_recall", "density_coverage")}
+#: Metrics that score generated samples against a reference (registered with needs the
+#: Evaluator provides); the paired ones (psnr, ssim, dice) go through ``score_pairs``.
+METRIC_NAMES = tuple(metric_names("samples"))
 IMAGE_DEFAULT = ("fid", "kid", "precision_recall", "density_coverage", "is", "class_coverage")
 VECTOR_DEFAULT = ("mode_coverage", "fid", "kid", "precision_recall", "density_coverage")
-NEEDS_CLASSIFIER = ("is", "class_coverage")
+NEEDS_CLASSIFIER = tuple(m for m in METRIC_NAMES if CLASSIFIER in get_metric(m).needs)
 REFSTATS_FORMAT = "gankit-refstats-1"
 #: Seed of the random subset taken when a reference or sample file holds more than ``n`` items;
 #: fixed, so the same (data, n) always gives the same subset and hence the same cache entry.
 SUBSET_SEED = 0
-KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000  # Bińkowski et al. 2018 / StyleGAN2-ADA defaults
-IS_SPLITS = 10  # Salimans et al. 2016
 
 
 def parse_metrics(metrics: str | Sequence[str] | None) -> list[str] | None:
-    """``"fid,kid"`` or ``["fid", "kid"]`` -> checked names (``prdc`` expands); None/"" -> None."""
-    if metrics is None:
-        return None
-    items = metrics.split(",") if isinstance(metrics, str) else list(metrics)
-    names: list[str] = []
-    for raw in items:
-        name = raw.strip().lower()
-        if not name:
-            continue
-        expanded = ALIASES.get(name, (name,))
-        for one in expanded:
-            if one not in METRIC_NAMES:
-                raise ConfigError(
-                    f"unknown metric {name!r}.{close_matches(name, list(METRIC_NAMES))} "
-                    f"Valid: {', '.join(METRIC_NAMES)}, prdc."
-                )
-            if one not in names:
-                names.append(one)
-    return names or None
+    """``"fid,kid"`` or ``["fid", "kid"]`` -> checked names of sample-set metrics (``prdc``
+    expands, duplicates drop); None/"" -> None. Unknown names, and metrics that need something
+    else (pairs, labels), are ConfigErrors that say what to use instead."""
+    return parse_metric_names(metrics, "samples")
 
 
 # --- sources ---------------------------------------------------------------------------------
@@ -356,28 +339,34 @@ class Evaluator:
         kind = reference.dataset.kind
         self.explicit = metrics is not None
         self.metrics = (
-            list(metrics) if metrics else list(IMAGE_DEFAULT if kind == "image" else VECTOR_DEFAULT)
+            parse_metrics(list(metrics))
+            if metrics
+            else list(IMAGE_DEFAULT if kind == "image" else VECTOR_DEFAULT)
         )
+        # What each metric needs (its registered requirements) against what this reference
+        # and extractor can give: explicit choices fail now, defaults quietly skip.
         no_probs = extractor.has_probs is False
+        no_modes = "centers" not in reference.dataset.info
         for m in self.metrics:
-            if m in NEEDS_CLASSIFIER and no_probs and self.explicit:
+            needs = get_metric(m).needs
+            if CLASSIFIER in needs and no_probs and self.explicit:
                 raise ConfigError(
                     f"metric {m!r} needs a classifier extractor (domain:DATASET or "
                     f"inception), not {extractor.name!r}"
                 )
-            if m == "mode_coverage" and "centers" not in reference.dataset.info and self.explicit:
-                raise ConfigError("mode_coverage needs a Gaussian-mixture reference (ring, grid)")
-            if m == "memorization" and reference.train is None:
+            if MODE_CENTRES in needs and no_modes and self.explicit:
+                raise ConfigError(f"{m} needs a Gaussian-mixture reference (ring, grid)")
+            if TRAIN_FEATURES in needs and reference.train is None:
                 raise ConfigError(
-                    "memorization needs held-out real data and the training data: "
+                    f"{m} needs held-out real data and the training data: "
                     "a run directory, or a reference dataset's test split"
                 )
-        if not self.explicit:  # defaults quietly skip what this reference cannot support
+        if not self.explicit:
             self.metrics = [
                 m
                 for m in self.metrics
-                if not (m in NEEDS_CLASSIFIER and no_probs)
-                and not (m == "mode_coverage" and "centers" not in reference.dataset.info)
+                if not (CLASSIFIER in get_metric(m).needs and no_probs)
+                and not (MODE_CENTRES in get_metric(m).needs and no_modes)
             ]
         self._ref: RefStats | None = None
         self._train: RefStats | None = None
@@ -405,59 +394,44 @@ class Evaluator:
             )
         fake = self.extractor(x, self.batch_size)
         ref = self.ref
+        info = self.reference.dataset.info
+        inputs = MetricInputs(
+            features=fake.features,
+            ref_features=ref.features,
+            ref_mean=ref.mean,
+            ref_cov=ref.cov,
+            probs=fake.probs,
+            predicted=fake.predicted,
+            ref_predicted=ref.predicted,
+            samples=x,
+            centers=info.get("centers"),
+            std=info.get("std"),
+            train_features=self._train_features if self.reference.train is not None else None,
+            chosen=tuple(self.metrics),
+        )
         out: dict[str, Any] = {"n_reference": int(ref.features.shape[0])}
         for m in self.metrics:
-            if m in NEEDS_CLASSIFIER and (fake.probs is None or ref.predicted is None):
+            if CLASSIFIER in get_metric(m).needs and (fake.probs is None or ref.predicted is None):
                 if self.explicit:
                     raise DataError(
                         f"metric {m!r} needs class probabilities, but "
                         f"{self.extractor.name} returns features only"
                     )
                 continue
-            out.update(self._one(m, x, fake, ref))
+            out.update(compute_metric(m, inputs))
         return {k: _jsonable(v) for k, v in out.items()}
 
-    def _one(self, m: str, x: Tensor | np.ndarray, fake: Features, ref: RefStats) -> dict:
-        f = fake.features
-        if m == "fid":
-            mu, cov = RunningStats().update(f).compute()
-            return {"fid": frechet_distance(mu, cov, ref.mean, ref.cov)}
-        if m == "kid":
-            mean, std = kid(f, ref.features, n_subsets=KID_SUBSETS, subset_size=KID_SUBSET_SIZE)
-            return {"kid": mean, "kid_std": std}
-        if m in ("precision_recall", "density_coverage"):
-            want_dc = m == "density_coverage" or "density_coverage" in self.metrics
-            want_pr = m == "precision_recall" or "precision_recall" in self.metrics
-            if m == "density_coverage" and want_pr:
-                return {}  # already computed together with precision_recall
-            return prdc(ref.features, f, want_pr=want_pr, want_dc=want_dc)
-        if m == "is":
-            mean, std = inception_score(fake.probs, splits=min(IS_SPLITS, len(f)))
-            return {"is": mean, "is_std": std}
-        if m == "class_coverage":
-            num = fake.probs.shape[1]
-            cc = class_coverage(fake.predicted, ref.predicted, num)
-            return {
-                "classes_covered": cc["classes_covered"],
-                "num_classes": num,
-                "class_kl": cc["kl"],
-            }
-        if m == "mode_coverage":
-            info = self.reference.dataset.info
-            points = torch.as_tensor(x).float()
-            return mode_coverage(points, info["centers"], info["std"])
-        if m == "memorization":
-            if self._train is None:
-                self._train = reference_stats(
-                    self.reference.train(),
-                    self.extractor,
-                    None,
-                    use_cache=self.use_cache,
-                    batch_size=self.batch_size,
-                )
-            mem = memorization(f, self._train.features, ref.features)
-            return {f"mem_{k}": v for k, v in mem.items()}
-        raise ConfigError(f"unknown metric {m!r}")
+    def _train_features(self) -> Tensor:
+        """Features of the whole training split (memorisation), extracted once per Evaluator."""
+        if self._train is None:
+            self._train = reference_stats(
+                self.reference.train(),
+                self.extractor,
+                None,
+                use_cache=self.use_cache,
+                batch_size=self.batch_size,
+            )
+        return self._train.features
 
 
 def _jsonable(v: Any) -> Any:

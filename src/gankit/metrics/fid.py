@@ -20,6 +20,7 @@ import scipy.linalg
 
 from gankit.errors import DataError
 from gankit.metrics._arrays import as_matrix64, as_numpy64
+from gankit.metrics.registry import FEATURES, MetricInputs, register_metric
 
 #: Relative residual ||X X - A||_F / ||A||_F above which a matrix square root is redone.
 SQRTM_RESIDUAL_TOL = 1e-5
@@ -149,3 +150,19 @@ def fid_from_features(features1, features2, eps: float = 1e-6) -> float:
     mu1, sigma1 = feature_statistics(features1)
     mu2, sigma2 = feature_statistics(features2)
     return frechet_distance(mu1, sigma1, mu2, sigma2, eps=eps)
+
+
+@register_metric(
+    "fid",
+    needs={FEATURES},
+    higher_is_better=False,
+    description="Fréchet distance between Gaussians fitted to the features "
+    "(Heusel et al., NeurIPS 2017)",
+    keys=("fid",),
+    function=fid_from_features,
+)
+def _score(inputs: MetricInputs) -> dict[str, float]:
+    if inputs.ref_mean is None or inputs.ref_cov is None:  # not cached by the caller
+        inputs.ref_mean, inputs.ref_cov = feature_statistics(inputs.ref_features)
+    mu, cov = RunningStats().update(inputs.features).compute()
+    return {"fid": frechet_distance(mu, cov, inputs.ref_mean, inputs.ref_cov)}

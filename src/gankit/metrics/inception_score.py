@@ -17,9 +17,12 @@ from scipy.special import xlogy
 
 from gankit.errors import DataError
 from gankit.metrics._arrays import as_matrix64
+from gankit.metrics.registry import CLASSIFIER, MetricInputs, register_metric
 
 #: Rows of ``probs`` must sum to 1 within this tolerance.
 ROW_SUM_TOL = 1e-3
+#: Splits of the paper's code (fewer when there are fewer samples).
+SPLITS = 10
 
 
 def inception_score(probs, splits: int = 10) -> tuple[float, float]:
@@ -45,3 +48,17 @@ def inception_score(probs, splits: int = 10) -> tuple[float, float]:
         kl = xlogy(part, part).sum(axis=1) - xlogy(part, marginal).sum(axis=1)
         scores[i] = np.exp(kl.mean())
     return float(scores.mean()), float(scores.std())
+
+
+@register_metric(
+    "is",
+    needs={CLASSIFIER},
+    higher_is_better=True,
+    description="Inception Score exp E KL(p(y|x) || p(y)) over 10 splits "
+    "(Salimans et al., NeurIPS 2016)",
+    keys=("is", "is_std"),
+    function=inception_score,
+)
+def _score(inputs: MetricInputs) -> dict[str, float]:
+    mean, std = inception_score(inputs.probs, splits=min(SPLITS, len(inputs.probs)))
+    return {"is": mean, "is_std": std}

@@ -25,6 +25,10 @@ import torch
 
 from gankit.errors import DataError
 from gankit.metrics._arrays import as_tensor, same_dim
+from gankit.metrics.registry import FEATURES, MetricInputs, register_metric
+
+#: Subsets and subset size: the StyleGAN2-ADA / torch-fidelity defaults.
+KID_SUBSETS, KID_SUBSET_SIZE = 100, 1000
 
 
 def polynomial_kernel(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
@@ -53,8 +57,8 @@ def kid(
     features1,
     features2,
     *,
-    n_subsets: int = 100,
-    subset_size: int = 1000,
+    n_subsets: int = KID_SUBSETS,
+    subset_size: int = KID_SUBSET_SIZE,
     seed: int = 0,
 ) -> tuple[float, float]:
     """(mean, std) of the unbiased polynomial-kernel MMD² over random subsets.
@@ -78,3 +82,17 @@ def kid(
         iy = torch.from_numpy(rng.choice(y.shape[0], size, replace=False))
         values[i] = _mmd2(x[ix], y[iy])
     return float(values.mean()), float(values.std())
+
+
+@register_metric(
+    "kid",
+    needs={FEATURES},
+    higher_is_better=False,
+    description="unbiased polynomial-kernel MMD² of the features over 100 subsets of 1000 "
+    "(Bińkowski et al., ICLR 2018)",
+    keys=("kid", "kid_std"),
+    function=kid,
+)
+def _score(inputs: MetricInputs) -> dict[str, float]:
+    mean, std = kid(inputs.features, inputs.ref_features)
+    return {"kid": mean, "kid_std": std}

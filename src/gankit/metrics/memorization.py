@@ -23,6 +23,7 @@ import torch
 
 from gankit.metrics._arrays import as_tensor, same_dim
 from gankit.metrics._distances import DEFAULT_CHUNK, centre, nearest_sq_dist
+from gankit.metrics.registry import FEATURES, TRAIN_FEATURES, MetricInputs, register_metric
 
 #: Default flag threshold on ``copy_fraction`` (5x the 1% expected without copying).
 COPY_FRACTION_THRESHOLD = 0.05
@@ -65,3 +66,23 @@ def memorization(
         "median_gen_distance": med_gen,
         "median_heldout_distance": med_ref,
     }
+
+
+@register_metric(
+    "memorization",
+    needs={FEATURES, TRAIN_FEATURES},
+    higher_is_better=None,  # median ratio about 1 is right; toward 0 means copying
+    description="nearest-training-sample distances of samples vs held-out data, a data-copying "
+    "check (after Meehan et al., AISTATS 2020)",
+    keys=(
+        "mem_median_ratio",
+        "mem_copy_fraction",
+        "mem_copies_training_set",
+        "mem_median_gen_distance",
+        "mem_median_heldout_distance",
+    ),
+    function=memorization,
+)
+def _score(inputs: MetricInputs) -> dict[str, float | bool]:
+    mem = memorization(inputs.features, inputs.train(), inputs.ref_features)
+    return {f"mem_{k}": v for k, v in mem.items()}

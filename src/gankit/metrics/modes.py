@@ -20,10 +20,18 @@ from __future__ import annotations
 import math
 
 import numpy as np
+import torch
 from scipy.special import xlogy
 
 from gankit.errors import DataError
 from gankit.metrics._arrays import as_matrix64, as_numpy64
+from gankit.metrics.registry import (
+    CLASSIFIER,
+    MODE_CENTRES,
+    SAMPLES,
+    MetricInputs,
+    register_metric,
+)
 
 
 def mode_coverage(
@@ -104,3 +112,35 @@ def _labels(labels, name: str, num_classes: int) -> np.ndarray:
             f"{name} must be integers in [0, {num_classes}), got values {arr.min()}..{arr.max()}"
         )
     return arr.astype(np.int64)
+
+
+@register_metric(
+    "mode_coverage",
+    needs={SAMPLES, MODE_CENTRES},
+    higher_is_better=True,
+    description="modes of a 2-D Gaussian mixture captured within 3 std, and reverse KL "
+    "(VEEGAN, Srivastava et al. 2017; PacGAN, Lin et al. 2018)",
+    keys=("modes_captured", "num_modes", "high_quality_fraction", "reverse_kl"),
+    function=mode_coverage,
+)
+def _score_modes(inputs: MetricInputs) -> dict[str, float | int]:
+    points = torch.as_tensor(inputs.samples).float()
+    return mode_coverage(points, inputs.centers, inputs.std)
+
+
+@register_metric(
+    "class_coverage",
+    needs={CLASSIFIER},
+    higher_is_better=True,
+    description="classes a classifier finds among the samples, and KL to the reference's "
+    "class histogram (Stacked-MNIST count of VEEGAN / PacGAN)",
+    keys=("classes_covered", "num_classes", "class_kl"),
+    function=class_coverage,
+)
+def _score_classes(inputs: MetricInputs) -> dict[str, float | int]:
+    if inputs.ref_predicted is None:
+        raise DataError("class_coverage needs the classifier's predicted classes of the reference")
+    num = inputs.probs.shape[1]
+    predicted = inputs.predicted if inputs.predicted is not None else inputs.probs.argmax(1)
+    cc = class_coverage(predicted, inputs.ref_predicted, num)
+    return {"classes_covered": cc["classes_covered"], "num_classes": num, "class_kl": cc["kl"]}

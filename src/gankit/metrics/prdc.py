@@ -36,6 +36,7 @@ from gankit.metrics._distances import (
     knn_sq_radii,
     sq_dist_block,
 )
+from gankit.metrics.registry import FEATURES, MetricInputs, register_metric
 
 
 def prdc(
@@ -103,3 +104,34 @@ def density_coverage(
 ) -> dict[str, float]:
     """Density and coverage (Naeem et al. 2020), k-NN radii of the real samples with ``k``."""
     return prdc(real, fake, k_dc=k, chunk_size=chunk_size, dtype=dtype, want_pr=False)
+
+
+# Registered adapters. Chosen together, the two pairs share one pass over the distances: the
+# first computes all four numbers and the second adds nothing.
+@register_metric(
+    "precision_recall",
+    needs={FEATURES},
+    higher_is_better=True,
+    description="improved precision (fidelity) and recall (diversity) by k-NN balls, k=3 "
+    "(Kynkäänniemi et al., NeurIPS 2019)",
+    keys=("precision", "recall"),
+    function=precision_recall,
+)
+def _score_pr(inputs: MetricInputs) -> dict[str, float]:
+    want_dc = "density_coverage" in inputs.chosen
+    return prdc(inputs.ref_features, inputs.features, want_pr=True, want_dc=want_dc)
+
+
+@register_metric(
+    "density_coverage",
+    needs={FEATURES},
+    higher_is_better=True,
+    description="density and coverage by k-NN balls of the real samples, k=5 "
+    "(Naeem et al., ICML 2020)",
+    keys=("density", "coverage"),
+    function=density_coverage,
+)
+def _score_dc(inputs: MetricInputs) -> dict[str, float]:
+    if "precision_recall" in inputs.chosen:
+        return {}  # computed together with precision_recall
+    return prdc(inputs.ref_features, inputs.features, want_pr=False, want_dc=True)
