@@ -68,7 +68,7 @@ def main() -> int:
     pred = infogan_code_predictions(args.out, test.x)
     q = matched_accuracy(pred, test.y)
     chance = float(np.bincount(test.y.numpy()).max() / len(test.y))
-    km = kmeans_baseline(test.x, test.y, cfg.model.info_categorical, args.seed)
+    km = kmeans_baseline(test.x, test.y, cfg.options.info_categorical, args.seed)
     report = {
         "preset": args.preset,
         "steps": cfg.train.steps if args.steps is None else args.steps,

@@ -1,5 +1,6 @@
 """gankit: train, evaluate, diagnose and apply Generative Adversarial Networks."""
 
+import gankit.variants  # noqa: F401  (registers every variant and its options, VARIANT_OPTIONS)
 from gankit.api import resume, sample, save_samples, train
 from gankit.config import Config
 from gankit.errors import GankitError

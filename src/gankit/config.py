@@ -3,11 +3,18 @@
 A config is a tree of dataclasses. Overrides use dotted keys (``train.lr_g=1e-4``); a key that
 does not exist is an error that suggests the closest valid keys, and a value that cannot be
 read as the field's type names the expected type (DESIGN principle 4).
+
+The sections hold only what every run has. A variant declares its own typed options: a
+dataclass registered in :data:`VARIANT_OPTIONS` under the variant's name (by the variant's
+file, so this module never imports ``gankit.variants``), set as ``options.<field>`` and strict
+like every other key. ``Config.options`` holds the active variant's options; changing
+``train.variant`` starts them again from that variant's defaults.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import difflib
 import json
 import types
 import typing
@@ -15,7 +22,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gankit.errors import ConfigError
-from gankit.registry import close_matches
+from gankit.registry import Registry, close_matches
+
+# variant name -> the dataclass of its options; a variant not registered here has none
+VARIANT_OPTIONS: Registry[type] = Registry("variant options")
 
 
 @dataclass
@@ -40,11 +50,6 @@ class ModelConfig:
     layers: int = 3  # MLP hidden layers
     g_channels: int = 64  # DCGAN generator width (ngf in Radford et al. 2015)
     d_channels: int = 64  # DCGAN discriminator width (ndf)
-    # Conditional and structured-latent variants (cgan, acgan, infogan):
-    label_mode: str = "embed"  # how G and D see the class: embed, onehot or projection (D only)
-    embed_dim: int = 16  # size of the learned label embedding (label_mode embed / projection)
-    info_categorical: int = 10  # InfoGAN: values of its one categorical code (0: no such code)
-    info_continuous: int = 2  # InfoGAN: continuous codes, each ~ U(-1, 1)
 
 
 @dataclass
@@ -61,9 +66,6 @@ class TrainConfig:
     beta2: float = 0.999
     ema: float = 0.0  # decay of an exponential moving average of G's weights; 0 turns it off
     lr_decay: float = 0.0  # last fraction of train.steps over which both lrs fall linearly to 0
-    ac_weight: float = 1.0  # AC-GAN: weight of the class log-likelihood L_C (Odena et al. 2017)
-    ac_fake_class: bool = True  # AC-GAN: D's L_C also on generated images (Eq. 3); false: real
-    info_weight: float = 1.0  # InfoGAN: lambda on the mutual-information bound L_I (Eq. 6)
     seed: int = 0
     deterministic: bool = False  # torch.use_deterministic_algorithms for bitwise reproducibility
     device: str = "auto"  # auto, cpu, cuda, cuda:1, ...
@@ -131,6 +133,27 @@ class DiagnoseConfig:
 
 
 @dataclass
+class NoOptions:
+    """The options of a variant that declares none."""
+
+
+def options_class(variant: str) -> type:
+    """The options dataclass of ``variant`` (:class:`NoOptions` when it registered none)."""
+    return VARIANT_OPTIONS.get(variant) if variant in VARIANT_OPTIONS else NoOptions
+
+
+def option_variants(name: str) -> list[str]:
+    """The registered variants that have an option called ``name``, a variant before those
+    whose options extend its own (cgan, acgan)."""
+    have = [
+        v
+        for v in VARIANT_OPTIONS.names()
+        if name in {f.name for f in dataclasses.fields(VARIANT_OPTIONS.get(v))}
+    ]
+    return sorted(have, key=lambda v: (len(VARIANT_OPTIONS.get(v).__mro__), v))
+
+
+@dataclass
 class Config:
     preset: str = "custom"
     data: DataConfig = field(default_factory=DataConfig)
@@ -140,6 +163,12 @@ class Config:
     eval: EvalConfig = field(default_factory=EvalConfig)
     tricks: TricksConfig = field(default_factory=TricksConfig)
     diagnose: DiagnoseConfig = field(default_factory=DiagnoseConfig)
+    # the options of train.variant (a VARIANT_OPTIONS dataclass); None: that variant's defaults
+    options: Any = None
+
+    def __post_init__(self) -> None:
+        if self.options is None:
+            self.options = options_class(self.train.variant)()
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -149,11 +178,46 @@ class Config:
 
     @classmethod
     def from_dict(cls, raw: dict[str, Any]) -> Config:
-        """Rebuild a config written by :meth:`to_dict`, with the same strict checks."""
+        """Rebuild a config written by :meth:`to_dict`, with the same strict checks.
+
+        A config.json written before variants had their own options keeps their values under
+        ``model`` / ``train`` (LEGACY_OPTION_KEYS); they move into ``options`` when the run's
+        variant has that option and are dropped otherwise (every old config lists all of
+        them, e.g. a gan run's unused ``model.label_mode``).
+        """
         cfg = cls()
-        for key, value in flatten(raw).items():
+        flat = flatten(raw)
+        variant = flat.get("train.variant", cfg.train.variant)
+        have = {f.name for f in dataclasses.fields(options_class(str(variant)))}
+        items = []
+        for key, value in flat.items():
+            name = LEGACY_OPTION_KEYS.get(key)
+            if name is None:
+                items.append((key, value))
+            elif name in have and f"options.{name}" not in flat:
+                items.append((f"options.{name}", value))
+        for key, value in _variant_first(items):
             set_value(cfg, key, value)
         return cfg
+
+
+# Keys that were global before each variant declared its own options: old key -> option name.
+LEGACY_OPTION_KEYS = {
+    "model.label_mode": "label_mode",
+    "model.embed_dim": "embed_dim",
+    "model.info_categorical": "info_categorical",
+    "model.info_continuous": "info_continuous",
+    "train.ac_weight": "ac_weight",
+    "train.ac_fake_class": "ac_fake_class",
+    "train.info_weight": "info_weight",
+}
+
+
+def _variant_first(items: typing.Iterable[tuple[str, Any]]) -> list[tuple[str, Any]]:
+    """``train.variant`` before every other key: setting it resets ``options.*``, so a
+    variant named after its options (in any order) must not wipe them."""
+    items = [(k.strip(), v) for k, v in items]
+    return sorted(items, key=lambda kv: kv[0] != "train.variant")  # stable: order otherwise kept
 
 
 def flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
@@ -168,8 +232,21 @@ def flatten(raw: dict[str, Any], prefix: str = "") -> dict[str, Any]:
 
 
 def all_keys(cfg: Config | None = None) -> list[str]:
-    """Every dotted key a config accepts (``train.lr_g``, ``data.name``, ...)."""
+    """Every dotted key ``cfg`` accepts (``train.lr_g``, ``data.name``, ...), with the
+    ``options.*`` keys of its variant (default config: train.variant=gan)."""
     return sorted(flatten(dataclasses.asdict(cfg or Config())))
+
+
+def option_keys(variant: str) -> list[tuple[str, str, Any]]:
+    """(key, type, default) of each option of ``variant``: ``("options.label_mode", "str",
+    "embed")``, ...; empty for a variant without options."""
+    cls = options_class(variant)
+    hints = typing.get_type_hints(cls)
+    defaults = cls()
+    return [
+        (f"options.{f.name}", _type_name(hints[f.name]), getattr(defaults, f.name))
+        for f in dataclasses.fields(cls)
+    ]
 
 
 def _field_type(obj: Any, name: str) -> Any:
@@ -230,12 +307,24 @@ def _convert(value: Any, tp: Any, key: str) -> Any:
 
 
 def set_value(cfg: Config, key: str, value: Any) -> None:
-    """Set one dotted key, checking that it exists and that the value has the right type."""
+    """Set one dotted key, checking that it exists and that the value has the right type.
+
+    Setting ``train.variant`` to another variant resets ``options`` to its defaults.
+    """
+    if key in LEGACY_OPTION_KEYS:
+        name = LEGACY_OPTION_KEYS[key]
+        owners = " / ".join(option_variants(name)) or "the variants that have it"
+        raise ConfigError(
+            f"{key} moved to options.{name} (per-variant options of {owners}); "
+            f"use --set options.{name}=..."
+        )
     parts = key.split(".")
     obj: Any = cfg
     for i, part in enumerate(parts):
         names = [f.name for f in dataclasses.fields(obj)]
         if part not in names:
+            if parts[0] == "options" and i == 1:
+                raise ConfigError(_unknown_option(cfg, key))
             raise ConfigError(
                 f"unknown config key {key!r}.{close_matches(key, all_keys(cfg))} "
                 "Run `gankit list --keys` for all keys."
@@ -243,7 +332,10 @@ def set_value(cfg: Config, key: str, value: Any) -> None:
         if i == len(parts) - 1:
             if dataclasses.is_dataclass(getattr(obj, part)):
                 raise ConfigError(f"{key!r} is a section; set one of its keys, e.g. {key}.name")
+            old = getattr(obj, part)
             setattr(obj, part, _convert(value, _field_type(obj, part), key))
+            if key == "train.variant" and cfg.train.variant != old:
+                cfg.options = options_class(cfg.train.variant)()
         else:
             obj = getattr(obj, part)
             if not dataclasses.is_dataclass(obj):
@@ -252,13 +344,38 @@ def set_value(cfg: Config, key: str, value: Any) -> None:
                 )
 
 
+def _unknown_option(cfg: Config, key: str) -> str:
+    """The error for ``options.<name>`` that the active variant does not have."""
+    variant, name = cfg.train.variant, key.split(".", 1)[1]
+    own = [k for k, _, _ in option_keys(variant)]
+    owners = [v for v in option_variants(name) if v != variant]
+    if owners:  # a real option, of another variant: say whose, not what it resembles
+        hint = f" It is an option of {' / '.join(owners)}; set train.variant, or drop the key."
+    else:
+        # compared without the shared "options." prefix, which makes every key look close
+        close = difflib.get_close_matches(name, [k.split(".", 1)[1] for k in own], 3, 0.5)
+        found = ", ".join(repr(f"options.{c}") for c in close)
+        hint = f" Did you mean {found}?" if close else ""
+        hint = hint if own else " No variant has that option."
+    if not own:
+        return f"unknown config key {key!r}: train.variant={variant} has no options.{hint}"
+    return (
+        f"unknown config key {key!r}: not an option of train.variant={variant}.{hint} "
+        f"{variant}'s options: {', '.join(own)}."
+    )
+
+
 def apply_overrides(cfg: Config, overrides: list[str] | dict[str, Any] | None) -> Config:
-    """Apply ``["train.lr_g=1e-4", ...]`` or ``{"train.lr_g": 1e-4}`` to ``cfg`` in place."""
+    """Apply ``["train.lr_g=1e-4", ...]`` or ``{"train.lr_g": 1e-4}`` to ``cfg`` in place.
+
+    ``train.variant`` is applied first, wherever it is given, so that ``options.*`` keys are
+    set on the options of the variant it names.
+    """
     if not overrides:
         return cfg
     items = overrides.items() if isinstance(overrides, dict) else map(_split_pair, overrides)
-    for key, value in items:
-        set_value(cfg, key.strip(), value)
+    for key, value in _variant_first(items):
+        set_value(cfg, key, value)
     validate(cfg)
     return cfg
 
@@ -294,17 +411,21 @@ def validate(cfg: Config) -> None:
         raise ConfigError(f"model.prior={cfg.model.prior!r}; valid: normal, uniform, student_t.")
     _validate_nan_policy(cfg)
     _validate_tricks(cfg)
-    m = cfg.model
-    if m.label_mode not in ("embed", "onehot", "projection"):
-        raise ConfigError(f"model.label_mode={m.label_mode!r}; valid: embed, onehot, projection.")
-    if m.embed_dim < 1 or m.info_continuous < 0:
-        raise ConfigError("model.embed_dim must be >= 1 and model.info_continuous >= 0.")
-    if m.info_categorical < 0 or m.info_categorical == 1:  # a 1-valued code carries no information
+    _validate_options(cfg)
+
+
+def _validate_options(cfg: Config) -> None:
+    """The options belong to train.variant, and pass their own ``validate()`` if they have one."""
+    want = options_class(cfg.train.variant)
+    if type(cfg.options) is not want:
         raise ConfigError(
-            f"model.info_categorical={m.info_categorical} must be 0 (no code) or at least 2."
+            f"config.options is a {type(cfg.options).__name__}, but train.variant="
+            f"{cfg.train.variant} takes {want.__name__}; set train.variant through --set / "
+            "apply_overrides, which resets the options to the new variant's defaults."
         )
-    if cfg.train.ac_weight < 0 or cfg.train.info_weight < 0:
-        raise ConfigError("train.ac_weight and train.info_weight must be >= 0.")
+    check = getattr(cfg.options, "validate", None)
+    if check is not None:
+        check()
 
 
 def _validate_tricks(cfg: Config) -> None:

@@ -54,7 +54,7 @@ _COND_28 = {
     "log.sample_every": 0,
     "log.checkpoint_every": 1000,
 }
-_CGAN_28 = {**_COND_28, "train.variant": "cgan", "model.label_mode": "projection"}
+_CGAN_28 = {**_COND_28, "train.variant": "cgan", "options.label_mode": "projection"}
 _DIGITS_16 = {
     "data.name": "digits",
     "data.image_size": 16,
@@ -67,9 +67,9 @@ _INFOGAN_28 = {
     **_COND_28,
     "train.variant": "infogan",
     "model.z_dim": 62,
-    "model.info_categorical": 10,
-    "model.info_continuous": 2,
-    "train.info_weight": 1.0,
+    "options.info_categorical": 10,
+    "options.info_continuous": 2,
+    "options.info_weight": 1.0,
     "train.lr_g": 1e-3,
 }
 
@@ -216,7 +216,7 @@ PRESETS: dict[str, Preset] = {
             **_COND_28,
             "train.variant": "acgan",
             "data.name": "fashion-mnist",
-            "train.ac_fake_class": False,  # see variants/acgan.py: the fake half permuted labels
+            "options.ac_fake_class": False,  # see variants/acgan.py: the fake half permuted labels
             # G still ignores z within each class; instance noise halves the intra-class FID
             # (docs/conditional.md, "AC-GAN on Fashion-MNIST")
             "tricks.instance_noise": 0.1,

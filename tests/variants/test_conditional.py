@@ -25,12 +25,12 @@ MLP = {
 }
 CASES = {
     "cgan-projection": ("cgan-digits", {}),
-    "cgan-embed": ("cgan-digits", {"model.label_mode": "embed"}),
-    "cgan-onehot": ("cgan-digits", {"model.label_mode": "onehot"}),
-    "cgan-mlp": ("cgan-digits", {"model.label_mode": "embed", **MLP}),
+    "cgan-embed": ("cgan-digits", {"options.label_mode": "embed"}),
+    "cgan-onehot": ("cgan-digits", {"options.label_mode": "onehot"}),
+    "cgan-mlp": ("cgan-digits", {"options.label_mode": "embed", **MLP}),
     "acgan": ("acgan-fashion", {"data.name": "digits"}),
     "infogan": ("infogan-digits", {}),
-    "infogan-mlp": ("infogan-digits", {"model.info_continuous": 1, **MLP}),
+    "infogan-mlp": ("infogan-digits", {"options.info_continuous": 1, **MLP}),
 }
 
 
@@ -172,7 +172,7 @@ def test_cgan_fake_labels_are_uniform_and_condition_g(tmp_path):
 
 
 def test_acgan_class_terms_are_cross_entropies(tmp_path):
-    tr = trainer("acgan", tmp_path, **{"train.ac_weight": 0.5, "train.ac_fake_class": True})
+    tr = trainer("acgan", tmp_path, **{"options.ac_weight": 0.5, "options.ac_fake_class": True})
     ctx = context(tr)
     fake, y_fake = tr.variant.fake_batch(tr.nets, ctx)
     tr.variant.d_logits(tr.nets, ctx.real, ctx.labels)
@@ -188,7 +188,7 @@ def test_acgan_class_terms_are_cross_entropies(tmp_path):
 
 
 def test_infogan_info_term_is_the_code_likelihood(tmp_path):
-    tr = trainer("infogan", tmp_path, **{"train.info_weight": 2.0})
+    tr = trainer("infogan", tmp_path, **{"options.info_weight": 2.0})
     ctx = context(tr, real=False)
     fake, (cat, cont) = tr.variant.fake_batch(tr.nets, ctx)
     assert cat.shape == (32, 1) and cont.shape == (32, 2) and cont.abs().max() <= 1
@@ -202,7 +202,9 @@ def test_infogan_info_term_is_the_code_likelihood(tmp_path):
 
 def test_infogan_needs_a_code(tmp_path):
     with pytest.raises(ConfigError, match="needs a latent code"):
-        trainer("infogan", tmp_path, **{"model.info_categorical": 0, "model.info_continuous": 0})
+        trainer(
+            "infogan", tmp_path, **{"options.info_categorical": 0, "options.info_continuous": 0}
+        )
 
 
 def test_infogan_trains_without_labels():
@@ -216,7 +218,9 @@ def test_infogan_trains_without_labels():
 
 
 def test_infogan_with_continuous_codes_only(tmp_path):
-    tr = trainer("infogan", tmp_path, **{"model.info_categorical": 0, "model.info_continuous": 3})
+    tr = trainer(
+        "infogan", tmp_path, **{"options.info_categorical": 0, "options.info_continuous": 3}
+    )
     tr.train_step()
     assert tr.variant.grid_samples(tr.nets["G"], tr.fixed_z).shape == (20, 1, 8, 8)
     assert tr.nets["D"].outputs(tr.batcher.next()[0])[1].shape == (32, 3)
@@ -272,7 +276,7 @@ def test_network_tricks_are_refused_clearly(tmp_path):
 
 
 def test_acgan_real_only_class_loss(tmp_path):
-    tr = trainer("acgan", tmp_path, **{"train.ac_fake_class": False})
+    tr = trainer("acgan", tmp_path, **{"options.ac_fake_class": False})
     ctx = context(tr)
     fake, y_fake = tr.variant.fake_batch(tr.nets, ctx)
     terms = tr.variant.extra_d_terms(tr.nets, ctx, ctx.real, fake, y_fake)

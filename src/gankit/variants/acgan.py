@@ -8,9 +8,9 @@ one body (Sec. 3): P(S | X), real or fake, and P(C | X), the class. With the log
 
 D is trained to maximise L_S + L_C and G to maximise L_C - L_S. L_S is GAN's adversarial game
 (d_adv, g_adv, in any loss family); this file adds the class terms -L_C for D and the fake half
-of -L_C for G, both weighted by ``train.ac_weight``.
+of -L_C for G, both weighted by ``options.ac_weight``.
 
-With ``train.ac_fake_class=false`` D's class loss uses real images only. On small data the
+With ``options.ac_fake_class=false`` D's class loss uses real images only. On small data the
 fake half lets D's head name a generated class by how fake it looks, and G and D can settle
 on a permuted labelling (G(z, "T-shirt") draws boots, which D's head calls T-shirts only
 because they are fake); real-only class training avoids that (cf. Shu et al. 2017 and Gong et
@@ -19,16 +19,30 @@ al. 2019 on AC-GAN's biased class term).
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gankit.config import Config
+from gankit.config import VARIANT_OPTIONS, Config
+from gankit.errors import ConfigError
 from gankit.networks import build_network
 from gankit.networks.conditional import HeadMemo
 from gankit.variants.base import VARIANTS, StepContext
-from gankit.variants.cgan import CGAN, base_networks, refuse_unrolling
+from gankit.variants.cgan import CGAN, CGANOptions, base_networks, refuse_unrolling
+
+
+@VARIANT_OPTIONS.register("acgan")
+@dataclass
+class ACGANOptions(CGANOptions):  # G(z, c) is CGAN's: label_mode / embed_dim apply to it
+    ac_weight: float = 1.0  # weight of the class log-likelihood L_C (Odena et al. 2017)
+    ac_fake_class: bool = True  # D's L_C also on generated images (Eq. 3); false: real only
+
+    def validate(self) -> None:
+        super().validate()
+        if self.ac_weight < 0:
+            raise ConfigError(f"options.ac_weight={self.ac_weight} must be >= 0.")
 
 
 @VARIANTS.register("acgan")
@@ -44,7 +58,7 @@ class ACGAN(CGAN):
         nets["D"] = build_network(
             "cond_d", base=d_base, base_kwargs=d_kw, head_dim=self.latent.num_classes
         )
-        self.weight, self.fake_class = cfg.train.ac_weight, cfg.train.ac_fake_class
+        self.weight, self.fake_class = cfg.options.ac_weight, cfg.options.ac_fake_class
         self.memo = HeadMemo()  # P(C | X) from the same pass through D as P(S | X)
         return nets
 
@@ -62,7 +76,7 @@ class ACGAN(CGAN):
         ctx.log("class_acc(x)", (real_class.argmax(1) == ctx.labels).float().mean())
         # -L_C: cross-entropy is -log P(C = c | X), averaged over the batch.
         nll = F.cross_entropy(real_class, ctx.labels)
-        if self.fake_class:  # the fake half of L_C; see train.ac_fake_class
+        if self.fake_class:  # the fake half of L_C; see options.ac_fake_class
             nll = nll + F.cross_entropy(self.memo.head(nets["D"], fake), fake_cond)
         return {"d_class": self.weight * nll}
 

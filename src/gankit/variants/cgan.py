@@ -5,26 +5,42 @@ Both players see extra information y, here the class label (Eq. 2):
     min_G max_D V(D, G) = E_{x ~ p_data}[log D(x | y)] + E_{z ~ p_z}[log(1 - D(G(z | y)))].
 
 G(z | y) takes [z, code(y)], code(y) being y one-hot (as in the paper) or a learned embedding
-(``model.label_mode``). D(x | y) takes code(y) as extra input channels, or scores the pair with
+(``options.label_mode``). D(x | y) takes code(y) as extra input channels, or scores the pair with
 the projection head of Miyato & Koyama 2018, Eq. (3): f(x, y) = y^T V phi(x) + psi(phi(x))
-(``model.label_mode=projection``). Real pairs (x, y) come from the data; fake pairs draw
+(``options.label_mode=projection``). Real pairs (x, y) come from the data; fake pairs draw
 y ~ U{0..K-1} from the run's saved noise stream, so a resumed run continues exactly. The game
 itself (loss family, k steps, tricks) is GAN's.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 from torch import Tensor, nn
 
-from gankit.config import Config
+from gankit.config import VARIANT_OPTIONS, Config
 from gankit.errors import ConfigError
 from gankit.networks import build_network
 from gankit.networks.conditional import LatentLayout
 from gankit.variants.base import VARIANTS, StepContext
 from gankit.variants.gan import GAN
+
+
+@VARIANT_OPTIONS.register("cgan")
+@dataclass
+class CGANOptions:
+    label_mode: str = "embed"  # how G and D see the class: embed, onehot or projection (D only)
+    embed_dim: int = 16  # size of the learned label embedding (label_mode embed / projection)
+
+    def validate(self) -> None:
+        if self.label_mode not in ("embed", "onehot", "projection"):
+            raise ConfigError(
+                f"options.label_mode={self.label_mode!r}; valid: embed, onehot, projection."
+            )
+        if self.embed_dim < 1:
+            raise ConfigError(f"options.embed_dim={self.embed_dim} must be at least 1.")
 
 
 def require_labels(data: Any, variant: str) -> int:
@@ -83,9 +99,9 @@ class CGAN(GAN):
 
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
         self.latent = self.layout(cfg, data)
-        m, K = cfg.model, self.latent.num_classes
+        m, o, K = cfg.model, cfg.options, self.latent.num_classes
         g_base, g_kw, d_base, d_kw = base_networks(cfg, data)
-        label = {"num_classes": K, "label_mode": m.label_mode, "embed_dim": m.embed_dim}
+        label = {"num_classes": K, "label_mode": o.label_mode, "embed_dim": o.embed_dim}
         G = build_network("cond_g", base=g_base, base_kwargs=g_kw, z_dim=m.z_dim, **label)
         D = build_network("cond_d", base=d_base, base_kwargs=d_kw, **label)
         return {"G": G, "D": D}

@@ -2,7 +2,7 @@
 Generative Adversarial Nets".
 
 G(z, c) takes incompressible noise z and a latent code c: here one categorical code with K
-values (``model.info_categorical``) and ``model.info_continuous`` codes ~ U(-1, 1) (Sec. 5).
+values (``options.info_categorical``) and ``options.info_continuous`` codes ~ U(-1, 1) (Sec. 5).
 No labels are used. The game asks for high mutual information between c and G(z, c) (Eq. 3):
 
     min_G max_D V_I(D, G) = V(D, G) - lambda I(c; G(z, c)).
@@ -12,7 +12,7 @@ I is bounded below through an auxiliary distribution Q(c | x) (Lemma 5.1, Eq. 4-
     L_I(G, Q) = E_{c ~ P(c), x ~ G(z, c)}[log Q(c | x)] + H(c) <= I(c; G(z, c)),
 
 and the objective becomes min_{G, Q} max_D V(D, G) - lambda L_I(G, Q) (Eq. 6), lambda being
-``train.info_weight``. Q is a head on D's body (Sec. 6): a softmax over the K values and, for
+``options.info_weight``. Q is a head on D's body (Sec. 6): a softmax over the K values and, for
 each continuous code, a factored Gaussian with unit variance, whose log-likelihood is
 -(c - mu)^2 / 2 + const. As in the authors' code, -lambda L_I (without the constant H(c)) is
 added to D's loss, which trains Q and the shared body, and to G's loss.
@@ -21,13 +21,14 @@ added to D's loss, which trains Q and the shared body, and to G's loss.
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
-from gankit.config import Config
+from gankit.config import VARIANT_OPTIONS, Config
 from gankit.errors import ConfigError
 from gankit.networks import build_network
 from gankit.networks.conditional import HeadMemo, LatentLayout
@@ -38,25 +39,42 @@ from gankit.variants.gan import GAN
 Q_HIDDEN = 128  # FC.128-BN-lReLU before Q's outputs (Chen et al. 2016, Table 1)
 
 
+@VARIANT_OPTIONS.register("infogan")
+@dataclass
+class InfoGANOptions:
+    info_categorical: int = 10  # values of its one categorical code (0: no such code)
+    info_continuous: int = 2  # continuous codes, each ~ U(-1, 1)
+    info_weight: float = 1.0  # lambda on the mutual-information bound L_I (Eq. 6)
+
+    def validate(self) -> None:
+        if self.info_categorical < 0 or self.info_categorical == 1:  # 1 value: no information
+            raise ConfigError(
+                f"options.info_categorical={self.info_categorical} must be 0 (no code) "
+                "or at least 2."
+            )
+        if self.info_continuous < 0 or self.info_weight < 0:
+            raise ConfigError("options.info_continuous and options.info_weight must be >= 0.")
+
+
 @VARIANTS.register("infogan")
 class InfoGAN(GAN):
     name = "infogan"
     ddp_safe = False  # its D heads are called directly, outside the DDP forward
 
     def layout(self, cfg: Config) -> LatentLayout:
-        m = cfg.model
-        cat = (m.info_categorical,) if m.info_categorical else ()
-        if not cat and not m.info_continuous:
+        o = cfg.options
+        cat = (o.info_categorical,) if o.info_categorical else ()
+        if not cat and not o.info_continuous:
             raise ConfigError(
-                "infogan needs a latent code: set model.info_categorical >= 2 "
-                "or model.info_continuous >= 1."
+                "infogan needs a latent code: set options.info_categorical >= 2 "
+                "or options.info_continuous >= 1."
             )
-        return LatentLayout(m.z_dim, categorical=cat, continuous=m.info_continuous)
+        return LatentLayout(cfg.model.z_dim, categorical=cat, continuous=o.info_continuous)
 
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
         refuse_unrolling(cfg, self.name)
         self.latent = self.layout(cfg)
-        self.weight = cfg.train.info_weight
+        self.weight = cfg.options.info_weight
         self.memo = HeadMemo()  # Q's outputs from the same pass through D's body
         g_base, g_kw, d_base, d_kw = base_networks(cfg, data)
         G = build_network(
