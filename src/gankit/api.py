@@ -14,7 +14,7 @@ from typing import Any
 
 import numpy as np
 
-from gankit.config import Config, apply_overrides
+from gankit.config import Config, apply_overrides, validate
 from gankit.errors import GankitError, RunError
 from gankit.presets import preset_config
 from gankit.runs import RunDir, atomic_write_bytes, load_generator
@@ -52,7 +52,7 @@ def train(
         cfg.train.steps = steps
     if progress is not None:
         cfg.log.progress = progress
-    apply_overrides(cfg, {})  # re-validate after the direct edits
+    validate(cfg)  # the direct edits above (steps, seed) get the same range checks
     from gankit.training.distributed import env_info
 
     main = env_info().is_main  # under torchrun only rank 0 writes the run directory

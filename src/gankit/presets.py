@@ -236,6 +236,14 @@ PRESETS: dict[str, Preset] = {
 }
 
 
+def register_preset(name: str, description: str, overrides: dict[str, Any]) -> None:
+    """Add a preset; variants register theirs beside their own code (DESIGN: "presets may
+    live beside their variant"). A name already taken is a programming error."""
+    if name in PRESETS:
+        raise ValueError(f"preset {name!r} is registered twice")
+    PRESETS[name] = Preset(description, dict(overrides))
+
+
 def preset_config(name: str, overrides: list[str] | dict[str, Any] | None = None) -> Config:
     """The config of preset ``name`` with ``overrides`` applied (strictly checked)."""
     if name not in PRESETS:

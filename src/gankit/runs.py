@@ -33,11 +33,15 @@ from safetensors.torch import save as st_save
 
 from gankit.config import Config
 from gankit.errors import CheckpointError, ConfigError, GankitError, RunError
+from gankit.exports import Export, exports_from_meta
+from gankit.exports import describe as describe_exports
 from gankit.networks import build_network
 from gankit.networks.conditional import LatentLayout
+from gankit.nn.modes import evaluating
 from gankit.noise import NoisePrior
 
-CHECKPOINT_FORMAT = "gankit-checkpoint-1"
+CHECKPOINT_FORMAT = "gankit-checkpoint-2"  # 2: named exports and EMA modules (see exports.py)
+LEGACY_FORMATS = ("gankit-checkpoint-1",)  # read through gankit.variants.legacy.upgrade
 # What crafted JSON or values in a checkpoint raise while it is read (RecursionError: JSON
 # nested thousands deep; OverflowError: Infinity where a whole number belongs).
 _READ_ERRORS = (ValueError, KeyError, TypeError, IndexError, RecursionError, OverflowError)
@@ -294,11 +298,22 @@ def read_checkpoint(path: Path) -> Checkpoint:
         raise CheckpointError(
             f"{path} is damaged or not a gankit checkpoint ({one_line(exc)})."
         ) from None
-    if not isinstance(meta, dict) or meta.get("format") != CHECKPOINT_FORMAT:
+    fmt = meta.get("format") if isinstance(meta, dict) else None
+    if fmt not in (CHECKPOINT_FORMAT, *LEGACY_FORMATS):
         raise CheckpointError(f"{path} is not a {CHECKPOINT_FORMAT} file.")
     step = meta.get("step")
     if isinstance(step, bool) or not isinstance(step, int) or step < 0:
         raise CheckpointError(f"{path} has no valid step number; the file is damaged.")
+    try:
+        if fmt in LEGACY_FORMATS:  # written by an earlier release: today's names
+            from gankit.variants.legacy import upgrade
+
+            tensors, meta = upgrade(tensors, meta)
+        exports_from_meta(meta.get("exports", {}))
+    except (*_READ_ERRORS, AttributeError) as exc:
+        raise CheckpointError(
+            f"{path} is damaged or not a gankit checkpoint ({one_line(exc)})."
+        ) from None
     return Checkpoint(path=Path(path), step=step, tensors=tensors, meta=meta)
 
 
@@ -324,7 +339,8 @@ class Generator:
         layout: LatentLayout | None = None,  # labels / latent codes G takes besides z
         source: str = "this generator",  # named in error messages (the run directory)
     ):
-        self.net, self.prior, self.kind, self.step = net.eval(), prior, kind, step
+        # a live network (sampled while it trains) is switched to eval only while sampling
+        self.net, self.prior, self.kind, self.step = net, prior, kind, step
         self.num_classes = num_classes
         self.layout = layout or LatentLayout(prior.z_dim, num_classes or 0)
         self.source = source
@@ -364,9 +380,16 @@ class Generator:
         """G's output (float32, CPU) for explicit inputs: z and, where G takes them, labels
         ``y`` (or label codes ``y_code``) and the latent code vector ``c``."""
         dev = self.device
-        if self.layout.plain:
-            return self.net(z.to(dev)).float().cpu()
-        return self.net(z.to(dev), **{k: v.to(dev) for k, v in inputs.items()}).float().cpu()
+        with evaluating(self.net):
+            if self.layout.plain:
+                return self.net(z.to(dev)).float().cpu()
+            return self.net(z.to(dev), **{k: v.to(dev) for k, v in inputs.items()}).float().cpu()
+
+    @torch.no_grad()
+    def grid(self, z: torch.Tensor) -> torch.Tensor:
+        """Samples for the preview grids from fixed noise ``z``: sample i asks for class i % K
+        (or categorical value i % k, continuous codes 0) where G takes them."""
+        return self.generate(z, **self.layout.grid_inputs(len(z), z.device))
 
 
 def _ints(value: object):
@@ -381,8 +404,11 @@ def _ints(value: object):
             yield from _ints(v)
 
 
-def _build_generator(ckpt: Checkpoint, weights: dict[str, torch.Tensor]) -> torch.nn.Module:
-    """G from the JSON spec in ``ckpt``, checked against ``weights`` before real allocation.
+def _build_module(
+    ckpt: Checkpoint, module: str, weights: dict[str, torch.Tensor]
+) -> torch.nn.Module:
+    """Network ``module`` from the JSON spec in ``ckpt``, checked against ``weights`` before
+    real allocation.
 
     The spec may be crafted (a layer of a billion units): it is first built on the meta device,
     where tensors have shapes but no storage, and only a network whose shapes match the
@@ -394,62 +420,83 @@ def _build_generator(ckpt: Checkpoint, weights: dict[str, torch.Tensor]) -> torc
         return CheckpointError(f"{ckpt.path}: {why}; the checkpoint is damaged or crafted.")
 
     try:
-        spec = ckpt.meta["networks"]["G"]
+        spec = ckpt.meta["networks"][module]
         name, kwargs = spec["name"], dict(spec["kwargs"])
         if not isinstance(name, str) or not all(isinstance(k, str) for k in kwargs):
-            raise TypeError("the generator spec is not a name and keyword arguments")
+            raise TypeError(f"the spec of {module} is not a name and keyword arguments")
     except _READ_ERRORS as exc:
-        raise damaged(f"no usable generator spec ({exc})") from None
+        raise damaged(f"no usable spec for network {module!r} ({exc})") from None
     # Widths and layer counts run Python loops even on the meta device; no real one exceeds
-    # the number of weights the file holds for G, so larger ones are forged.
+    # the number of weights the file holds for the network, so larger ones are forged.
     if any(n > max(1, sum(v.numel() for v in weights.values())) for n in _ints(kwargs)):
-        raise damaged("a size in its generator spec exceeds the weights stored for G")
+        raise damaged(f"a size in the spec of {module} exceeds the weights stored for it")
     probe = None
     try:
         with torch.device("meta"):
             probe = build_network(name, **kwargs)
     except (*_READ_ERRORS, GankitError) as exc:
-        raise damaged(f"its generator spec cannot be built ({exc})") from None
+        raise damaged(f"the spec of {module} cannot be built ({exc})") from None
     except (RuntimeError, NotImplementedError):
         pass  # a network whose construction needs real data; the checks below still hold
     if probe is not None:
         want = {k: (tuple(v.shape), v.dtype) for k, v in probe.state_dict().items()}
         if want != {k: (tuple(v.shape), v.dtype) for k, v in weights.items()}:
-            raise damaged("the generator weights do not fit its spec")
+            raise damaged(f"the weights of {module} do not fit its spec")
     try:
         net = build_network(name, **kwargs)
         net.load_state_dict(weights)
     except (*_READ_ERRORS, GankitError, RuntimeError) as exc:
-        raise damaged(f"the generator weights do not fit its spec ({exc})") from None
+        raise damaged(f"the weights of {module} do not fit its spec ({exc})") from None
     return net
+
+
+def _export(ckpt: Checkpoint, name: str, source: str) -> Export:
+    exports = exports_from_meta(ckpt.meta.get("exports", {}))
+    if name not in exports:
+        if name == "sample":
+            raise RunError(
+                f"{source} has no generator to sample from; `gankit apply` runs what it "
+                f"offers: {describe_exports(exports)}."
+            )
+        raise RunError(
+            f"{source} offers no model {name!r} to apply; it offers: {describe_exports(exports)}."
+        )
+    return exports[name]
+
+
+def _export_weights(ckpt: Checkpoint, e: Export, ema: bool) -> dict[str, torch.Tensor]:
+    """The export's module weights: its EMA copy where the run kept one and it is wanted."""
+    averaged = prefixed(ckpt.tensors, f"ema.{e.module}")
+    return averaged if ema and e.ema and averaged else prefixed(ckpt.tensors, e.module)
 
 
 def load_generator(
     run_dir: str | os.PathLike, ema: bool = True, device: str | torch.device = "cpu"
 ) -> Generator:
-    """Load the newest generator of a run without the training code.
+    """Load the newest generator (the run's ``sample`` export) without the training code.
 
     Uses the EMA weights when the run kept them and ``ema`` is true.
     """
     run = RunDir.open(run_dir)
     cfg = run.config()
     ckpt = run.load_checkpoint()
-    name = "G_ema" if ema and any(k.startswith("G_ema.") for k in ckpt.tensors) else "G"
-    net = _build_generator(ckpt, prefixed(ckpt.tensors, name))
+    e = _export(ckpt, "sample", str(run_dir))
+    net = _build_module(ckpt, e.module, _export_weights(ckpt, e, ema))
     # the weights fix G's z_dim; a different one in config.json would size the noise wrongly
-    if ckpt.meta["networks"]["G"]["kwargs"].get("z_dim", cfg.model.z_dim) != cfg.model.z_dim:
-        raise CheckpointError(f"{ckpt.path}: G's z_dim differs from config.json's model.z_dim.")
+    kwargs = ckpt.meta["networks"][e.module]["kwargs"]
+    if kwargs.get("z_dim", cfg.model.z_dim) != cfg.model.z_dim:
+        raise CheckpointError(
+            f"{ckpt.path}: {e.module}'s z_dim differs from config.json's model.z_dim."
+        )
     prior = NoisePrior(cfg.model.prior, cfg.model.z_dim, cfg.model.prior_df)
     try:
         G = Generator(
-            net.to(device),
+            net.to(device).eval(),
             prior,
-            kind=ckpt.meta.get("data_kind", "vector"),
+            kind=e.output.get("kind", ckpt.meta.get("data_kind", "vector")),
             step=ckpt.step,
             num_classes=ckpt.meta.get("num_classes"),
-            layout=LatentLayout.from_meta(ckpt.meta["generator_input"])
-            if "generator_input" in ckpt.meta
-            else None,
+            layout=LatentLayout.from_meta(e.layout) if e.layout else None,
             source=str(run_dir),
         )
         if G.kind not in ("image", "vector"):
@@ -462,3 +509,52 @@ def load_generator(
             f"{ckpt.path} does not fit its run's config.json ({one_line(exc)}); the run is damaged."
         ) from None
     return G
+
+
+class Model:
+    """An input-to-output model a run exports (translation, super-resolution, encoding,
+    segmentation), loaded by :func:`load_model`; ``model(x)`` maps a batch."""
+
+    def __init__(self, net: torch.nn.Module, export: Export, name: str, step: int, source: str):
+        self.net, self.export, self.name, self.step, self.source = net, export, name, step, source
+
+    @property
+    def device(self) -> torch.device:
+        return next(self.net.parameters()).device
+
+    @torch.no_grad()
+    def __call__(self, x: torch.Tensor, batch_size: int = 500) -> torch.Tensor:
+        """The model's outputs (float32, CPU) for inputs ``x`` as the export takes them
+        (images in [-1, 1] (N, C, H, W), vectors (N, D)), in batches."""
+        e, out = self.export, []
+        fn = getattr(self.net, e.call)
+        with evaluating(self.net):
+            for start in range(0, len(x), batch_size):
+                y = fn(x[start : start + batch_size].to(self.device))
+                out.append((y[e.index] if e.index is not None else y).float().cpu())
+        return torch.cat(out) if out else torch.empty(0)
+
+
+def load_model(
+    run_dir: str | os.PathLike,
+    export: str = "apply",
+    ema: bool = True,
+    device: str | torch.device = "cpu",
+) -> Model:
+    """Load the run's input-to-output export ``export`` without the training code."""
+    run = RunDir.open(run_dir)
+    ckpt = run.load_checkpoint()
+    e = _export(ckpt, export, str(run_dir))
+    if e.kind != "map":
+        raise RunError(
+            f"{run_dir}'s export {export!r} draws samples from noise; use `gankit sample`."
+        )
+    net = _build_module(ckpt, e.module, _export_weights(ckpt, e, ema))
+    if not callable(getattr(net, e.call, None)):
+        raise CheckpointError(f"{ckpt.path}: network {e.module} has no method {e.call!r}.")
+    return Model(net.to(device).eval(), e, export, ckpt.step, str(run_dir))
+
+
+def run_exports(run_dir: str | os.PathLike) -> dict[str, Export]:
+    """The exports of a run's newest checkpoint (what `sample` and `apply` can use)."""
+    return exports_from_meta(RunDir.open(run_dir).load_checkpoint().meta.get("exports", {}))

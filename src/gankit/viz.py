@@ -145,3 +145,24 @@ def scatter_plot(points: np.ndarray, out: Path) -> Path:
     _atomic(out, lambda b: fig.savefig(b, dpi=90, format="png"))
     plt.close(fig)
     return out
+
+
+def point_sets(
+    sets: Sequence[tuple[np.ndarray, str, str]], step: int, out: Path, lines: np.ndarray = None
+) -> Path:
+    """Several 2-D point sets, each (points, colour, label), e.g. domain A, G_AB(A) and B of a
+    translation; ``lines`` (N, 2, 2) joins inputs to their outputs (a few, for legibility)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(4.2, 4.2))
+    if lines is not None:
+        for (x0, y0), (x1, y1) in lines:
+            ax.plot([x0, x1], [y0, y1], c="grey", lw=0.4, alpha=0.5)
+    for points, colour, label in sets:
+        ax.scatter(points[:, 0], points[:, 1], s=2, c=colour, alpha=0.5, label=label)
+    ax.set(title=f"step {step}", aspect="equal")
+    ax.legend(loc="upper right", fontsize=7, markerscale=4)
+    fig.tight_layout()
+    _atomic(out, lambda b: fig.savefig(b, dpi=80, format="png"))
+    plt.close(fig)
+    return out

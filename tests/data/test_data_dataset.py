@@ -20,6 +20,7 @@ def _tiny(**overrides):
 def test_registered_names():
     assert set(DATASETS.names()) == {
         "sine", "ring", "grid", "spiral", "digits", "mnist", "fashion-mnist", "folder", "array",
+        "ring-grid",
     }  # fmt: skip
 
 

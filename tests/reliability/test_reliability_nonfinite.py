@@ -123,7 +123,7 @@ def test_poisoned_state_never_replaces_a_good_checkpoint(part, toy_cfg, tmp_path
         if part == "weight":
             next(tr.nets["D"].parameters())[0] = math.nan
         elif part == "ema":
-            next(tr.ema.module.parameters())[0] = math.inf
+            next(tr.emas["G"].module.parameters())[0] = math.inf
         elif part == "adam-moment":
             next(iter(tr.optimizers["G"].state.values()))["exp_avg_sq"][0] = math.inf
         else:

@@ -56,11 +56,11 @@ def test_discriminator_step_leaves_generator_untouched(digits_cfg, tmp_path):
 
 def test_ema_tracks_generator(toy_cfg, tmp_path):
     tr = make_trainer(toy_cfg(**{"train.ema": 0.9}), tmp_path)
-    ema0 = [p.clone() for p in tr.ema.module.parameters()]
+    ema0 = [p.clone() for p in tr.emas["G"].module.parameters()]
     old_g = [p.clone() for p in tr.nets["G"].parameters()]
     tr.train_step()
     for e0, g_old, g_new, e1 in zip(
-        ema0, old_g, tr.nets["G"].parameters(), tr.ema.module.parameters()
+        ema0, old_g, tr.nets["G"].parameters(), tr.emas["G"].module.parameters()
     ):
         assert torch.equal(e0, g_old)  # starts as a copy
         assert torch.allclose(e1, 0.9 * e0 + 0.1 * g_new, atol=1e-6)

@@ -11,7 +11,8 @@ from gankit.errors import ConfigError
 from gankit.losses import LOSSES
 from gankit.networks import build_network
 from gankit.presets import preset_config
-from gankit.training import tricks
+from gankit import tricks
+from gankit.training.schedule import lr_decay_factor
 
 
 def test_one_sided_label_smoothing():
@@ -199,8 +200,9 @@ def test_network_tricks_need_a_network_that_supports_them(key, value):
         "D": build_network("mlp_d", in_shape=[2]),
     }  # e.g. a variant's own networks
     with pytest.raises(ConfigError, match=key):
-        tricks.check_tricks(cfg, plain)
-    tricks.check_tricks(cfg, _nets(cfg))  # gan's own networks: fine
+        tricks.check_tricks(cfg, plain["D"], plain["G"])
+    own = _nets(cfg)
+    tricks.check_tricks(cfg, own["D"], own["G"])  # gan's own networks: fine
 
 
 @pytest.mark.parametrize(
@@ -218,8 +220,8 @@ def test_config_ranges(overrides, key):
 
 
 def test_lr_decay_factor():
-    assert tricks.lr_decay_factor(0.0, 99, 100) == 1.0
-    assert tricks.lr_decay_factor(0.5, 49, 100) == 1.0
-    assert tricks.lr_decay_factor(0.5, 50, 100) == 1.0  # the decay starts here...
-    assert tricks.lr_decay_factor(0.5, 75, 100) == pytest.approx(0.5)
-    assert tricks.lr_decay_factor(0.5, 99, 100) == pytest.approx(1 / 50)  # ...never reaches 0
+    assert lr_decay_factor(0.0, 99, 100) == 1.0
+    assert lr_decay_factor(0.5, 49, 100) == 1.0
+    assert lr_decay_factor(0.5, 50, 100) == 1.0  # the decay starts here...
+    assert lr_decay_factor(0.5, 75, 100) == pytest.approx(0.5)
+    assert lr_decay_factor(0.5, 99, 100) == pytest.approx(1 / 50)  # ...never reaches 0

@@ -45,7 +45,8 @@ def trainer(case, tmp_path, name="run", **kw):
 
 
 def context(tr, real=True):
-    x, y = tr.batcher.next() if real else (None, None)
+    batch = tr.batcher.next() if real else {}
+    x, y = batch.get("x"), batch.get("y")
     return StepContext(tr.nets, x, y, tr.cfg.train.batch_size, tr.step, tr._sample_z, tr.noise_rng)
 
 
@@ -59,7 +60,7 @@ def test_shapes(case, tmp_path):
     _, head = D.outputs(fake, cond if case.startswith("cgan") else None)
     want_head = {"acgan": (32, 10), "infogan": (32, 12), "infogan-mlp": (32, 11)}.get(case)
     assert (None if head is None else tuple(head.shape)) == want_head
-    assert tr.variant.grid_samples(G, tr.fixed_z).shape == (20, 1, 8, 8)
+    assert tr.sampler(ema=False).grid(tr.fixed_z).shape == (20, 1, 8, 8)
 
 
 @pytest.mark.parametrize("case", sorted(CASES))
@@ -222,8 +223,8 @@ def test_infogan_with_continuous_codes_only(tmp_path):
         "infogan", tmp_path, **{"options.info_categorical": 0, "options.info_continuous": 3}
     )
     tr.train_step()
-    assert tr.variant.grid_samples(tr.nets["G"], tr.fixed_z).shape == (20, 1, 8, 8)
-    assert tr.nets["D"].outputs(tr.batcher.next()[0])[1].shape == (32, 3)
+    assert tr.sampler(ema=False).grid(tr.fixed_z).shape == (20, 1, 8, 8)
+    assert tr.nets["D"].outputs(tr.batcher.next()["x"])[1].shape == (32, 3)
 
 
 @pytest.mark.parametrize("case", ["cgan-projection", "acgan", "infogan"])
@@ -256,7 +257,7 @@ def test_head_memo_reuses_one_pass_per_network_and_input(tmp_path):
 
     tr = trainer("acgan", tmp_path)
     D = tr.nets["D"].eval()
-    x = tr.batcher.next()[0]
+    x = tr.batcher.next()["x"]
     memo = HeadMemo()
     memo.logits(D, x)
     calls = []

@@ -24,6 +24,12 @@ class Dataset:
     ``x`` is float32: images (N, C, H, W) in [-1, 1], vectors (N, D). ``y`` is int64 (N,)
     class labels or None. ``info`` holds JSON-serialisable extras (toy mixture centres and
     std, the source path of file-based sets).
+
+    Beyond ``x`` and ``y`` a dataset may carry more named fields (DESIGN: "every dataset
+    exposes named fields"): ``fields`` are aligned with ``x`` item by item (a paired target
+    ``b``, a ``mask``, a ``text`` embedding) and batched with it; ``unpaired`` fields have
+    their own length and are sampled independently of ``x`` (CycleGAN's second domain).
+    ``aliases`` give ``x`` (or another field) a second name, e.g. ``{"a": "x"}`` for domain A.
     """
 
     x: torch.Tensor
@@ -32,6 +38,9 @@ class Dataset:
     name: str
     class_names: list[str] | None = None
     info: dict = field(default_factory=dict)
+    fields: dict[str, torch.Tensor] = field(default_factory=dict)
+    unpaired: dict[str, torch.Tensor] = field(default_factory=dict)
+    aliases: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # These are programming errors inside gankit, not user mistakes, hence ValueError.
@@ -46,6 +55,19 @@ class Dataset:
             raise ValueError(
                 f"y must be int64 of shape ({len(self)},), got {self.y.dtype} {tuple(self.y.shape)}"
             )
+        for name, tensor in self.fields.items():
+            if tensor.shape[:1] != self.x.shape[:1]:
+                raise ValueError(f"field {name!r} has {len(tensor)} items, x has {len(self)}")
+        taken = {"x", "y", *self.fields, *self.unpaired}
+        for alias, target in self.aliases.items():
+            if alias in taken or target not in taken:
+                raise ValueError(f"alias {alias!r} -> {target!r} clashes or points nowhere")
+
+    @property
+    def field_names(self) -> list[str]:
+        """Every name a batch of this dataset has (x, y where labelled, the rest, aliases)."""
+        names = ["x"] + (["y"] if self.y is not None else [])
+        return names + [*self.fields, *self.unpaired, *self.aliases]
 
     def __len__(self) -> int:
         return self.x.shape[0]
@@ -72,8 +94,11 @@ class Dataset:
             "x": [str(self.x.dtype), list(self.x.shape)],
             "y": None if self.y is None else [str(self.y.dtype), list(self.y.shape)],
         }
+        extra = {**self.fields, **{f"unpaired.{k}": v for k, v in self.unpaired.items()}}
+        if extra:  # only then, so that datasets of x and y keep their earlier fingerprints
+            header["fields"] = {k: [str(v.dtype), list(v.shape)] for k, v in sorted(extra.items())}
         digest.update(json.dumps(header, sort_keys=True).encode())
-        for tensor in (self.x, self.y):
+        for tensor in (self.x, self.y, *(extra[k] for k in sorted(extra))):
             if tensor is not None:
                 digest.update(_raw_bytes(tensor))
         return digest.hexdigest()

@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import math
 from collections.abc import Callable
+from dataclasses import replace
 
 import torch
 
@@ -30,6 +31,7 @@ Sampler = Callable[[int, torch.Generator], torch.Tensor]
 
 # Offsetting the seed gives the test split a stream unrelated to the training one.
 TEST_SEED_OFFSET = 1_000_003
+UNPAIRED_SEED_OFFSET = 2_000_003  # domain B of ring-grid: a stream apart from A's
 
 RING_STD = 0.01
 RING_CENTERS = [[math.cos(2 * math.pi * k / 8), math.sin(2 * math.pi * k / 8)] for k in range(8)]
@@ -103,3 +105,22 @@ def _toy_loader(name: str) -> Callable[[LoadOptions], Dataset]:
 
 for _name in TOY_INFO:
     DATASETS.register(_name)(_toy_loader(_name))
+
+
+@DATASETS.register("ring-grid")
+def _ring_grid(opts: LoadOptions) -> Dataset:
+    """Two unpaired 2-D domains for translation: A = the ring (``x``, also named ``a``) and
+    B = the grid (``b``), each drawn from its own stream, ``n_samples`` points each. Nothing
+    pairs a ring point with a grid point: a translator has to find the correspondence."""
+    ring = _toy_loader("ring")(opts)
+    grid = _toy_loader("grid")(replace(opts, seed=opts.seed + UNPAIRED_SEED_OFFSET))
+    info = {"a": ring.info, "b": grid.info, "centers": RING_CENTERS, "std": RING_STD}
+    return Dataset(
+        x=ring.x,
+        y=None,
+        kind="vector",
+        name="ring-grid",
+        info=info,
+        unpaired={"b": grid.x},
+        aliases={"a": "x"},
+    )

@@ -50,6 +50,17 @@ class LossFamily:
     needs_weight_clip: bool = False
     needs_gradient_penalty: bool = False
 
+    def g_objective(self, name: str) -> Callable[[Tensor], Tensor]:
+        """G's objective ``name`` (train.g_loss); a ConfigError names the valid ones."""
+        if name not in self.g_losses:
+            from gankit.errors import ConfigError
+
+            raise ConfigError(
+                f"train.g_loss={name!r} does not exist for this loss; "
+                f"valid: {', '.join(self.g_losses)}."
+            )
+        return self.g_losses[name]
+
 
 LOSSES: Registry[LossFamily] = Registry("loss")
 LOSSES.register("gan")(

@@ -3,8 +3,8 @@
 
 It is duck-typed against the training loop's ``Callback`` (``on_record`` / ``on_train_end``)
 so that this package never imports ``gankit.training``. From the trainer it reads only
-``cfg``, ``run``, ``step``, ``device``, ``prior``, ``variant`` and ``_sampling_net()`` (the
-EMA generator when one is kept).
+``cfg``, ``run``, ``step`` and ``sampler()`` (the run's sample export as a Generator, with the
+EMA weights when they are kept): the same sampling path as `gankit sample`.
 
 Sampling uses its own seeded generator: evaluating never draws from the training noise
 stream or the global RNG, so a run with metrics trains exactly like one without.
@@ -74,26 +74,16 @@ class MetricsCallback:
             self._evaluator = Evaluator(ref, self.extractor, self.metrics, n=self.n)
         return self._evaluator
 
-    @torch.no_grad()
     def sample(self, trainer: Any) -> torch.Tensor:
-        net = trainer._sampling_net()
-        was_training = net.training
-        net.eval()
-        gen = torch.Generator(device=trainer.device).manual_seed(self.seed)
-        out = []
-        try:
-            # conditional variants: labels / codes drawn from their priors too (uniform classes)
-            latent = getattr(trainer.variant, "latent", None)
-            for start in range(0, self.n, SAMPLE_BATCH):
-                m = min(SAMPLE_BATCH, self.n - start)
-                if latent is not None and not latent.plain:
-                    inputs = latent.draw(m, trainer.prior, gen, trainer.device)
-                    out.append(net(inputs.pop("z"), **inputs).float().cpu())
-                else:
-                    out.append(net(trainer.prior.sample(m, gen, trainer.device)).float().cpu())
-        finally:
-            net.train(was_training)
-        return torch.cat(out)
+        """``n`` samples of the run's sampler (EMA weights where kept), with labels / codes
+        drawn from their priors, from this callback's own seed."""
+        G = trainer.sampler()
+        if G is None:
+            raise ConfigError(
+                f"eval.metrics needs a generator to sample from; variant "
+                f"{trainer.cfg.train.variant!r} exports none. Set eval.metrics= (empty)."
+            )
+        return G.sample(self.n, seed=self.seed, batch_size=SAMPLE_BATCH)
 
     def evaluate(self, trainer: Any) -> dict[str, Any]:
         record = {"step": trainer.step, **self.evaluator.score(self.sample(trainer))}

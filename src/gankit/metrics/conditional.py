@@ -234,24 +234,20 @@ def infogan_code_predictions(
 ) -> np.ndarray:
     """InfoGAN's Q head on images ``x`` (N, C, H, W) in [-1, 1]: argmax of categorical code
     ``code`` for each image, read from the run's newest checkpoint without training code."""
-    from gankit.networks import build_network
     from gankit.networks.conditional import LatentLayout
-    from gankit.runs import RunDir, prefixed
+    from gankit.runs import load_model, run_exports
 
-    ckpt = RunDir.open(run_dir).load_checkpoint()
-    if "generator_input" not in ckpt.meta or "D" not in ckpt.meta.get("networks", {}):
+    exports = run_exports(run_dir)
+    if "codes" not in exports or not exports["sample"].layout:
         raise RunError(f"{run_dir} is not an InfoGAN run (no latent codes in its checkpoint).")
-    layout = LatentLayout.from_meta(ckpt.meta["generator_input"])
+    layout = LatentLayout.from_meta(exports["sample"].layout)
     if not 0 <= code < len(layout.categorical):
         raise RunError(f"{run_dir} has {len(layout.categorical)} categorical code(s); no {code}.")
-    spec = ckpt.meta["networks"]["D"]
-    D = build_network(spec["name"], **spec["kwargs"])
-    D.load_state_dict(prefixed(ckpt.tensors, "D"))
-    D.eval()
+    Q = load_model(run_dir, export="codes")  # Q(c | x): the second output of D's one pass
     start = sum(layout.categorical[:code])  # Q's outputs: categorical blocks, then means
     preds = []
     for s in range(0, len(x), batch_size):
-        _, q = D.outputs(x[s : s + batch_size])
+        q = Q(x[s : s + batch_size], batch_size=batch_size)
         preds.append(q[:, start : start + layout.categorical[code]].argmax(1))
     return torch.cat(preds).numpy()
 

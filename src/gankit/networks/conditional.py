@@ -266,6 +266,24 @@ class LatentLayout:
         parts = [F.one_hot(cat[:, i], k).float() for i, k in enumerate(self.categorical)]
         return torch.cat([*parts, cont.float()], 1)
 
+    def grid_inputs(self, n: int, device: Any) -> dict[str, Tensor]:
+        """G's inputs besides z for the preview grids: class i % K for sample i (with 100
+        fixed samples a 10-wide grid has a class per column), categorical value i % k, and
+        continuous codes 0."""
+        i = torch.arange(n, device=device)
+        out: dict[str, Tensor] = {}
+        if self.num_classes:
+            out["y"] = i % self.num_classes
+        if self.code_dim:
+            cat = torch.stack([i % k for k in self.categorical], 1) if self.categorical else None
+            cat = cat if cat is not None else i[:, None][:, :0]  # (n, n_cat)
+            out["c"] = self.code_vector(cat, torch.zeros(n, self.continuous, device=device))
+        return out
+
+    def grid_labels(self, n: int) -> Tensor | None:
+        """The class asked for in each of ``n`` preview samples; None without labels."""
+        return torch.arange(n) % self.num_classes if self.num_classes else None
+
     # --- codes by number (traverse, per-class grids) ----------------------------------------
     def codes(self) -> list[tuple[str, int | None]]:
         """[(kind, number of values or None for continuous), ...] in traversal order."""

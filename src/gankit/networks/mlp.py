@@ -92,3 +92,17 @@ class MLPDiscriminator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(pack_samples(x.flatten(1), self.pack)).squeeze(1)  # (N / pack,) logits
+
+
+@NETWORKS.register("mlp")
+class MLP(nn.Module):
+    """A plain map of vectors in_dim -> out_dim (an encoder E(x), a translator G_AB), with
+    LeakyReLU hidden layers; a DCGAN-style choice that keeps gradients flowing both ways."""
+
+    def __init__(self, in_dim: int, out_dim: int, hidden: int = 128, layers: int = 3):
+        super().__init__()
+        body = _mlp([in_dim] + [hidden] * layers, nn.LeakyReLU(0.2))
+        self.net = nn.Sequential(*body, nn.Linear(hidden, out_dim))
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x.flatten(1))

@@ -24,7 +24,7 @@ import math
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import torch
@@ -32,10 +32,7 @@ from torch import Tensor
 
 from gankit.config import Config, DiagnoseConfig
 from gankit.runs import RunDir, atomic_write_bytes
-from gankit.training.loop import Callback
-
-if TYPE_CHECKING:
-    from gankit.training.loop import Trainer
+from gankit.training.callbacks import Callback, Trainer  # Trainer: the loop's, as Any
 
 DIAGNOSIS_FILE = "diagnosis.json"
 
@@ -359,14 +356,15 @@ class Diagnostics(Callback):
         self.labels = None if data.y is None or conditional else data.y[idx].long().numpy()
         self.num_classes = getattr(data, "num_classes", None)
         # class-conditional G: diversity among samples of the same requested class as well
-        self.grid_labels = trainer.variant.grid_labels(n)
+        sampler = trainer.sampler(ema=False)
+        self.grid_labels = sampler.layout.grid_labels(n) if sampler is not None else None
         self.real_in_class = None
         if self.grid_labels is not None and data.y is not None:
             self.real_in_class = within_class_diversity(self.real, data.y[idx].long())
         self.records: list[dict] | None = None  # the run's records so far (read lazily)
         self.findings: list[Finding] = []
 
-    # Callback protocol (gankit.training.loop.Callback)
+    # Callback protocol (gankit.training.callbacks.Callback)
     def on_record(self, trainer: Trainer, record: dict[str, Any]) -> None:
         if self.records is None:  # on resume: the records before this one, already truncated
             self.records = trainer.run.read_stats()
@@ -407,12 +405,11 @@ class Diagnostics(Callback):
     @torch.no_grad()
     def measure(self, trainer: Trainer) -> dict[str, Any]:
         """diag/... values for this record; one device sync, at record time only."""
-        G = trainer.nets[trainer.variant.generator_key]
-        out: dict[str, Any] = {"diag/grad_norm_G": gradient_norm(G)}
-        was_training = G.training
-        G.eval()
-        fake = trainer.variant.grid_samples(G, self.z).flatten(1).float().cpu()
-        G.train(was_training)
+        G = trainer.sampler(ema=False)  # the trained weights, not their average
+        if G is None:  # a variant that draws no samples (a translation pair)
+            return {}
+        out: dict[str, Any] = {"diag/grad_norm_G": gradient_norm(G.net)}
+        fake = G.grid(self.z).flatten(1).float()
         if not torch.isfinite(fake).all():
             return {k: v for k, v in out.items() if v is not None and math.isfinite(v)}
         out["diag/diversity"] = round(mean_pairwise_distance(fake) / self.real_diversity, 4)

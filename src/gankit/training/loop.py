@@ -17,22 +17,26 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 from torch import Tensor, nn
 
 from gankit import viz
 from gankit.config import Config
-from gankit.data import Dataset, from_unit_range, load_dataset
+from gankit.data import Dataset, load_dataset
 from gankit.errors import CheckpointError, ConfigError, GankitError, TrainingError
+from gankit.exports import Export, exports_to_meta
 from gankit.networks import network_spec
+from gankit.networks.conditional import LatentLayout
 from gankit.noise import NoisePrior
-from gankit.runs import RunDir, one_line, prefixed
-from gankit.training import distributed, guard, statecheck, tricks
+from gankit.previews import Preview
+from gankit.runs import Generator, RunDir, one_line, prefixed
+from gankit.training import distributed, guard, statecheck
 from gankit.training.batcher import Batcher
+from gankit.training.callbacks import Callback
 from gankit.training.checkpoint import optimizer_state, restore_optimizer
 from gankit.training.ema import EMA
 from gankit.training.precision import Precision
+from gankit.training.schedule import lr_decay_factor
 from gankit.variants import VARIANTS, Phase, StepContext
 
 # What damaged or crafted checkpoint values raise while being loaded into a trainer.
@@ -57,22 +61,6 @@ def load_run_data(cfg: Config) -> Dataset:
         seed=cfg.train.seed,
         download=d.download,
     )
-
-
-class Callback:
-    """Something that watches training: metrics every N steps, failure diagnostics, ...
-
-    ``on_record`` sees each stats record before it is written and may add keys to it.
-    """
-
-    def on_record(self, trainer: Trainer, record: dict[str, Any]) -> None:
-        pass
-
-    def on_train_end(self, trainer: Trainer) -> None:
-        pass
-
-    def on_error(self, trainer: Trainer, exc: Exception) -> None:
-        """Training stopped with ``exc`` (a TrainingError such as a non-finite loss)."""
 
 
 class Trainer:
@@ -111,8 +99,11 @@ class Trainer:
             )
             for p in self.phases
         }
-        gkey = self.variant.generator_key
-        self.ema = EMA(self.nets[gkey], t.ema) if t.ema > 0 else None
+        self.exports: dict[str, Export] = self.variant.exports(cfg, self.data)
+        # EMA of named modules, saved as ema.<module>. (train.ema: the decay; 0 = none)
+        self.emas = {
+            name: EMA(self.nets[name], t.ema) for name in self.variant.ema_modules if t.ema > 0
+        }
         if t.compile:  # in place, after EMA's copy: state_dict keys and checkpoints are unchanged
             for net in self.nets.values():
                 net.compile()
@@ -127,11 +118,18 @@ class Trainer:
             self.device, memory_format=fmt or torch.contiguous_format
         )
         y = None if self.data.y is None else distributed.shard(self.data.y, self.dist)
+
+        def on_device(fields: dict[str, Tensor]) -> dict[str, Tensor]:
+            return {k: distributed.shard(v, self.dist).to(self.device) for k, v in fields.items()}
+
         self.batcher = Batcher(
             x,
             None if y is None else y.to(self.device),
             distributed.per_rank_batch(t.batch_size, self.dist),
             seed=t.seed + 2 + 7919 * self.dist.rank,
+            fields=on_device(self.data.fields),
+            unpaired=on_device(self.data.unpaired),
+            aliases=self.data.aliases,
         )
         self.step = 0
         self._lr_factor = 1.0  # train.lr_decay factor the optimizers' rates include now
@@ -178,20 +176,23 @@ class Trainer:
     def train_step(self) -> None:
         self._decay_learning_rates()
         for phase in self.phases:
+            if not phase.runs_at(self.step):  # the phase's schedule (every, start, stop, when)
+                continue
             self._set_trainable(phase.modules)
             self.views.active = phase.modules
             opt = self.optimizers[phase.name]
             for _ in range(phase.repeat):
-                real, labels = self.batcher.next() if phase.uses_data else (None, None)
+                batch = self.batcher.next() if phase.uses_data else {}
                 ctx = StepContext(
                     self.nets,
-                    real,
-                    labels,
+                    batch.get("x"),
+                    batch.get("y"),
                     self.batcher.batch_size,  # per process when distributed
                     self.step,
                     self._sample_z,
                     rng=self.noise_rng,  # labels / codes come from the saved noise stream
                     optimizers=self.optimizers,
+                    batch=batch,
                 )
                 opt.zero_grad(set_to_none=True)
                 with self.precision.autocast():
@@ -210,8 +211,8 @@ class Trainer:
                     phase.after_step()
                 self._accumulate({f"loss/{k}": v.detach() for k, v in terms.items()})
                 self._accumulate(ctx.logs)
-        if self.ema is not None:
-            self.ema.update(self.nets[self.variant.generator_key])
+        for name, ema in self.emas.items():
+            ema.update(self.nets[name])
         self.step += 1
 
     def _output_due(self, to_step: int) -> bool:
@@ -228,7 +229,7 @@ class Trainer:
         """train.lr_decay: rescale every rate by the change of the factor, so that rates
         changed elsewhere (a NaN rollback) keep their own multiplier."""
         t = self.cfg.train
-        factor = tricks.lr_decay_factor(t.lr_decay, self.step, t.steps)
+        factor = lr_decay_factor(t.lr_decay, self.step, t.steps)
         if factor != self._lr_factor:
             for opt in self.optimizers.values():
                 for group in opt.param_groups:
@@ -266,55 +267,47 @@ class Trainer:
         self.run.append_stats(record)
         return record
 
-    def _sampling_net(self) -> nn.Module:
-        return self.ema.module if self.ema is not None else self.nets[self.variant.generator_key]
+    def model(self, export: str = "sample", ema: bool = True) -> nn.Module | None:
+        """The live module behind one of the variant's exports: its EMA copy where one is
+        kept and ``ema`` is true; None when the variant has no such export."""
+        e = self.exports.get(export)
+        if e is None:
+            return None
+        if ema and e.ema and e.module in self.emas:
+            return self.emas[e.module].module
+        return self.nets[e.module]
+
+    def sampler(self, ema: bool = True) -> Generator | None:
+        """The run's ``sample`` export as a live Generator (the one sampling path shared with
+        `gankit sample`, metrics and diagnostics); None for a variant that draws nothing."""
+        e = self.exports.get("sample")
+        if e is None:
+            return None
+        layout = LatentLayout.from_meta(e.layout) if e.layout else None
+        return Generator(
+            self.model("sample", ema), self.prior, self.data.kind, self.step,
+            num_classes=self.data.num_classes if self.variant.conditional else None,
+            layout=layout, source=str(self.run.path),
+        )  # fmt: skip
 
     @torch.no_grad()
     def write_samples(self) -> None:
-        """The fixed-noise grid (images) or the real/fake/contour frame (2-D vectors)."""
+        """The variant's preview picture of this step (sample grid, toy frame, translation)."""
         if not self.dist.is_main:
             return
-        net = self._sampling_net()
-        was_training = net.training
-        net.eval()
-        fake = self.variant.grid_samples(net, self.fixed_z)
-        net.train(was_training)
-        name = f"step_{self.step:08d}.png"
-        if self.data.kind == "image":
-            self.run.samples_dir.mkdir(exist_ok=True)
-            grid = viz.image_grid(from_unit_range(fake).cpu().numpy())
-            viz.save_png(grid, self.run.samples_dir / name)
-        elif self.data.shape == (2,) and self.cfg.log.toy_frames:
-            self._write_toy_frame(name)
-
-    @torch.no_grad()
-    def _write_toy_frame(self, name: str) -> None:
-        real = self.data.x[:1000].numpy()
-        fake = (
-            self.variant.grid_samples(
-                self._sampling_net(),
-                self.prior.sample(
-                    1000,
-                    torch.Generator(device=self.device).manual_seed(self.cfg.train.seed + 4),
-                    self.device,
-                ),
+        self.variant.preview(
+            Preview(
+                step=self.step,
+                cfg=self.cfg,
+                data=self.data,
+                nets=self.nets,
+                device=self.device,
+                samples_dir=self.run.samples_dir,
+                frames_dir=self.run.frames_dir,
+                fixed_z=self.fixed_z,
+                sampler=self.sampler,
+                model=self.model,
             )
-            .cpu()
-            .numpy()
-        )
-        x0, x1, y0, y1 = viz.toy_bounds(real)
-        xs, ys = np.meshgrid(np.linspace(x0, x1, 80), np.linspace(y0, y1, 80))
-        grid = torch.tensor(
-            np.stack([xs.ravel(), ys.ravel()], 1), dtype=torch.float32, device=self.device
-        )
-        D = self.nets["D"]
-        was_training = D.training
-        D.eval()
-        prob = torch.sigmoid(self.variant.discriminate(self.nets, grid)).cpu().numpy()
-        D.train(was_training)
-        self.run.frames_dir.mkdir(exist_ok=True)
-        viz.toy_frame(
-            real, fake, xs, ys, prob.reshape(xs.shape), self.step, self.run.frames_dir / name
         )
 
     def _grid_due(self) -> bool:
@@ -341,8 +334,8 @@ class Trainer:
         tensors: dict[str, Tensor] = {}
         for name, net in self.nets.items():
             tensors.update({f"{name}.{k}": v for k, v in net.state_dict().items()})
-        if self.ema is not None:
-            tensors.update({f"G_ema.{k}": v for k, v in self.ema.module.state_dict().items()})
+        for name, ema in self.emas.items():
+            tensors.update({f"ema.{name}.{k}": v for k, v in ema.module.state_dict().items()})
         opt_meta = {}
         for name, opt in self.optimizers.items():
             t, m = optimizer_state(opt)
@@ -366,7 +359,8 @@ class Trainer:
             "num_classes": self.data.num_classes if self.variant.conditional else None,
             "data_fingerprint": self.data.fingerprint(),
             "stats_counts": dict(self._counts),
-            **self.variant.generator_meta(self.cfg, self.data),  # G's input beyond z
+            "exports": exports_to_meta(self.exports),  # what sample / apply load (exports.py)
+            "ema_modules": sorted(self.emas),
         }
         return tensors, meta
 
@@ -424,8 +418,8 @@ class Trainer:
             tensors, meta = self._select_rank_state(tensors, meta)
             for name, net in self.nets.items():
                 net.load_state_dict(prefixed(tensors, name))
-            if self.ema is not None:
-                self.ema.module.load_state_dict(prefixed(tensors, "G_ema"))
+            for name, ema in self.emas.items():
+                ema.module.load_state_dict(prefixed(tensors, f"ema.{name}"))
             for name, opt in self.optimizers.items():
                 statecheck.check_optimizer_meta(opt, meta["optimizers"][name])
                 restore_optimizer(opt, prefixed(tensors, f"opt.{name}"), meta["optimizers"][name])
@@ -447,9 +441,7 @@ class Trainer:
             ) from None
         self.step = step
         # the restored rates include the decay factor of the last step trained
-        self._lr_factor = tricks.lr_decay_factor(
-            self.cfg.train.lr_decay, step - 1, self.cfg.train.steps
-        )
+        self._lr_factor = lr_decay_factor(self.cfg.train.lr_decay, step - 1, self.cfg.train.steps)
 
     # --- the loop ---------------------------------------------------------------------------
     def train(self, to_step: int) -> dict[str, Any]:

@@ -1,12 +1,26 @@
 """The variant protocol: which networks, which phases, which loss terms (DESIGN principle 2).
 
 A variant never calls zero_grad, backward or step: it returns named loss terms, and the one
-training loop (gankit.training.loop) does the rest.
+training loop (gankit.training.loop) does the rest. What a variant declares:
+
+* ``build``: its networks by name (any number: G, D, E, G_AB, D_B, ...);
+* ``phases``: each names the modules it updates, its loss function, its optimiser settings,
+  how many times in a row it runs (``repeat``) and when (``every``, ``start``, ``stop``,
+  ``when``: pre-training, stages, lazy regularisation are data here, not code in the loop);
+* ``exports``: what the run offers after training (gankit.exports), read back by sampling,
+  ``gankit apply``, metrics, diagnostics and the dashboard;
+* ``ema_modules``: the networks of which the loop keeps an exponential moving average;
+* ``preview``: the picture drawn from fixed inputs into the run directory;
+* ``state`` / ``load_state``: trick state to checkpoint.
+
+A loss function sees a :class:`StepContext`: the networks, the batch by field name
+(``ctx["x"]``, ``ctx["b"]``; ``ctx.real`` and ``ctx.labels`` are ``x`` and ``y``), noise, the
+step. docs/variants.md walks through adding a variant.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -14,6 +28,8 @@ import torch
 from torch import Tensor, nn
 
 from gankit.config import Config
+from gankit.exports import Export
+from gankit.networks.conditional import LatentLayout
 from gankit.registry import Registry
 
 
@@ -31,6 +47,11 @@ class StepContext:
     logs: dict[str, Tensor] = field(default_factory=dict)  # detached values to record
     # the optimizers by phase name, read-only: an unrolled D continues D's Adam state
     optimizers: dict[str, torch.optim.Optimizer] = field(default_factory=dict)
+    batch: Mapping[str, Tensor] = field(default_factory=dict)  # every field of the minibatch
+
+    def __getitem__(self, name: str) -> Tensor:
+        """A field of the minibatch by name: ``ctx["x"]``, ``ctx["b"]``, ``ctx["mask"]``."""
+        return self.batch[name]
 
     def log(self, name: str, value: Tensor) -> None:
         self.logs[name] = value.detach()
@@ -51,15 +72,33 @@ class Phase:
     repeat: int = 1  # k discriminator steps per generator step: Goodfellow et al. 2014, Alg. 1
     uses_data: bool = True  # draws a real minibatch for each update
     after_step: Callable[[], None] | None = None  # run after each optimizer step (WGAN clipping)
+    # The schedule: the phase runs at step s when start <= s < stop, (s - start) % every == 0
+    # and when(s) (if given). A pure function of the step, so a resumed run continues it.
+    every: int = 1
+    start: int = 0
+    stop: int | None = None
+    when: Callable[[int], bool] | None = None
+
+    def __post_init__(self) -> None:
+        if self.every < 1 or self.repeat < 1 or self.start < 0:
+            raise ValueError(f"phase {self.name}: every and repeat must be >= 1, start >= 0")
+
+    def runs_at(self, step: int) -> bool:
+        if step < self.start or (self.stop is not None and step >= self.stop):
+            return False
+        if (step - self.start) % self.every:
+            return False
+        return self.when is None or bool(self.when(step))
 
 
 class Variant:
     """Base class of a GAN variant; subclasses are registered in VARIANTS by name."""
 
     name = "base"
-    generator_key = "G"  # the network that `gankit sample` draws from
-    conditional = False  # whether G takes a class label (then `sample --label` works)
-    ddp_safe = True  # calls D and G only through their forward (needed for DDP's gradient sync)
+    conditional = False  # whether the sample export takes a class label (`sample --label`)
+    ddp_safe = True  # calls its networks only through their forward (DDP's gradient sync)
+    ema_modules: tuple[str, ...] = ("G",)  # averaged when train.ema > 0
+    applies = ""  # what `gankit apply` does with its map exports, for `gankit list`
 
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
         raise NotImplementedError
@@ -75,28 +114,34 @@ class Variant:
     def load_state(self, tensors: dict[str, Tensor]) -> None:
         """Restore what :meth:`state` returned."""
 
+    def layout(self, cfg: Config, data: Any) -> LatentLayout:
+        """What the generator takes besides z (labels, latent codes); plain G(z) here."""
+        return LatentLayout(cfg.model.z_dim)
+
+    def exports(self, cfg: Config, data: Any) -> dict[str, Export]:
+        """What the run offers after training (gankit.exports): here G as the sampler."""
+        return {"sample": sampler_export("G", self.layout(cfg, data), data)}
+
     def discriminate(self, nets: dict[str, nn.Module], x: Tensor) -> Tensor:
-        """D's logits for ``x``; used for the 2-D contour frames and diagnostics."""
+        """D's logits for ``x``; the contour of the 2-D toy frames."""
         return nets["D"](x)
 
-    @torch.no_grad()
-    def generate(self, nets: dict[str, nn.Module], z: Tensor) -> Tensor:
-        return nets[self.generator_key](z)
+    def preview(self, p: Any) -> None:
+        """Draw the fixed-input picture of this step (a gankit.previews.Preview ``p``): the
+        sample grid for images, real vs generated points over D's contour for 2-D data."""
+        p.samples_and_contour(lambda x: self.discriminate(p.nets, x), judge_modules=["D"])
 
-    def grid_samples(self, G: nn.Module, z: Tensor) -> Tensor:
-        """G's samples from the fixed noise ``z`` for the progress grids and toy frames;
-        conditional variants add labels or codes here (e.g. one class per grid column)."""
-        return G(z)
 
-    def grid_labels(self, n: int) -> Tensor | None:
-        """The data class that ``grid_samples`` asks for in each of its ``n`` samples, for
-        class-conditional variants; None where G is not told a class."""
-        return None
-
-    def generator_meta(self, cfg: Config, data: Any) -> dict[str, Any]:
-        """Extra checkpoint metadata describing G's input beyond z (labels, latent codes), so
-        that `load_generator` can sample without the training code."""
-        return {}
+def sampler_export(module: str, layout: LatentLayout, data: Any, **kw: Any) -> Export:
+    """The ``sample`` export of a generator ``module`` drawing data like ``data``'s x."""
+    return Export(
+        module,
+        "sample",
+        input={"kind": "noise", "shape": [layout.z_dim]},
+        output={"kind": data.kind, "shape": list(data.shape)},
+        layout=layout.to_meta(),
+        **kw,
+    )
 
 
 VARIANTS: Registry[type[Variant]] = Registry("variant")

@@ -17,7 +17,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 from torch import Tensor, nn
 
 from gankit.config import VARIANT_OPTIONS, Config
@@ -116,13 +115,3 @@ class CGAN(GAN):
 
     def d_features(self, nets: dict[str, nn.Module], x: Tensor, cond: Any) -> Tensor:
         return nets["D"].features(x, cond)  # phi of the pair (x, y), for feature matching
-
-    def grid_samples(self, G: nn.Module, z: Tensor) -> Tensor:
-        # Class i % K for sample i: with log.n_fixed = 100 the 10-wide grid has a class per column.
-        return G(z, self.grid_labels(len(z)).to(z.device))
-
-    def grid_labels(self, n: int) -> Tensor:
-        return torch.arange(n) % self.latent.num_classes
-
-    def generator_meta(self, cfg: Config, data: Any) -> dict[str, Any]:
-        return {"generator_input": self.layout(cfg, data).to_meta()}

@@ -10,10 +10,10 @@ from typing import Any
 
 from torch import nn
 
+from gankit import tricks
 from gankit.config import Config
 from gankit.errors import ConfigError
 from gankit.networks import build_network
-from gankit.training import tricks
 from gankit.variants.base import VARIANTS
 from gankit.variants.gan import GAN
 

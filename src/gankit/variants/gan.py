@@ -6,8 +6,8 @@ then sample m fresh noise vectors and descend the generator's objective, either 
 saturating log(1 - D(G(z))) of V itself or the non-saturating -log D(G(z)) (Sec. 3).
 
 The same game is played with the other loss families (train.loss: lsgan, wgan, wgan-gp,
-hinge) and with the stabilisation tricks of gankit.training.tricks (section ``tricks``), each
-one line below.
+hinge) and with the stabilisation tricks of gankit.tricks (section ``tricks``): the loss
+terms of the one discriminator come from tricks.AdversarialTerms, as in every other variant.
 
 Subclasses change the networks (:meth:`build`) and, for conditional models, how fakes are
 made and judged (:meth:`fake_batch`, :meth:`d_logits`, :meth:`d_features`) or extra loss
@@ -21,20 +21,12 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gankit import tricks
 from gankit.config import Config
-from gankit.errors import ConfigError
-from gankit.losses import (
-    LOSSES,
-    LossFamily,
-    d_probabilities,
-    gradient_penalty,
-    interpolation_weights,
-    r1_penalty,
-)
+from gankit.losses import LossFamily
 from gankit.networks import build_network
 from gankit.nn.pack import pack, unpack_repeat
 from gankit.noise import NoisePrior
-from gankit.training import tricks
 from gankit.variants.base import VARIANTS, Phase, StepContext, Variant
 
 
@@ -88,70 +80,46 @@ class GAN(Variant):
     # --- the game ---------------------------------------------------------------------------
     def phases(self, cfg: Config, nets: dict[str, nn.Module]) -> list[Phase]:
         t, k = cfg.train, cfg.tricks
-        family = LOSSES.get(t.loss)
-        if t.g_loss not in family.g_losses:
-            raise ConfigError(
-                f"train.g_loss={t.g_loss!r} does not exist for loss {t.loss!r}; "
-                f"valid: {', '.join(family.g_losses)}."
-            )
-        g_objective = family.g_losses[t.g_loss]
-        tricks.check_tricks(cfg, nets)
+        tricks.check_tricks(cfg, nets["D"], nets["G"], names=("D", "G"))
+        self.history = tricks.history_from(cfg)
+        adv = tricks.AdversarialTerms.from_config(cfg, self.history)
+        family = adv.family
         prior = NoisePrior(cfg.model.prior, cfg.model.z_dim, cfg.model.prior_df)
         tricks.init_vbn_reference(nets["G"], lambda n, gen: prior.sample(n, gen), t.seed + 5)
-        self.history = (
-            tricks.HistoricalAverage(k.historical_averaging) if k.historical_averaging else None
-        )
-        gp, r1 = tricks.gp_weight(k, family), k.r1_weight
         betas = (t.beta1, t.beta2)
-
-        def noisy(x: Tensor, ctx: StepContext) -> Tensor:  # instance noise, a function of step
-            return tricks.add_noise(x, tricks.instance_noise_std(k, ctx.step, t.steps), ctx.rng)
 
         def d_loss(ctx: StepContext) -> dict[str, Tensor]:
             with torch.no_grad():  # the D step must not build G's graph
                 fake, fake_cond = self.fake_batch(nets, ctx)
-            real_in, fake_in = noisy(ctx.real, ctx), noisy(fake, ctx)
+            real_in, fake_in = adv.noisy(ctx.real, ctx), adv.noisy(fake, ctx)
             real_logits = self.d_logits(nets, real_in, ctx.labels)
             fake_logits = self.d_logits(nets, fake_in, fake_cond)
-            _log_outputs(ctx, family, real_logits, fake_logits)
-            if tricks.uses_targets(k):  # smoothed, soft or flipped labels
-                t_real, t_fake = tricks.d_targets(
-                    k, len(real_logits), len(fake_logits), real_logits.device, ctx.rng
-                )
-                terms = {"d_adv": family.d_loss_targets(real_logits, fake_logits, t_real, t_fake)}
-            else:
-                terms = {"d_adv": family.d_loss(real_logits, fake_logits)}
+            adv.log_outputs(ctx, real_logits, fake_logits)
 
             def judge(x: Tensor) -> Tensor:  # D as a function of its input, for penalties
                 return self.d_logits(nets, x, ctx.labels)
 
-            if gp > 0:  # Gulrajani et al. 2017: lambda E[(||grad D(x_hat)|| - 1)^2]
-                eps = interpolation_weights(real_in, ctx.rng)
-                terms["d_gp"] = gp * gradient_penalty(judge, real_in, fake_in, eps)
-            if r1 > 0:  # Mescheder et al. 2018, Eq. 9: gamma / 2 E||grad D(x)||^2
-                terms["d_r1"] = 0.5 * r1 * r1_penalty(judge, real_in)
-            if self.history is not None:
-                terms["d_hist"] = self.history.term("D", nets["D"])
+            terms = adv.d_terms(
+                ctx, real_logits, fake_logits, judge, real_in, fake_in, ("D", nets["D"])
+            )
             return {**terms, **self.extra_d_terms(nets, ctx, ctx.real, fake, fake_cond)}
 
         def g_loss(ctx: StepContext) -> dict[str, Tensor]:
             fake, fake_cond = self.fake_batch(nets, ctx)  # fresh noise, as in Algorithm 1
             if k.feature_matching:  # Salimans et al. 2016, Sec. 3.1: a new objective for G
-                terms = {
-                    "g_fm": tricks.feature_matching_loss(
-                        self.d_features(nets, noisy(ctx.real, ctx), ctx.labels),
-                        self.d_features(nets, noisy(fake, ctx), fake_cond),
-                    )
-                }
+                fm = tricks.feature_matching_loss(
+                    self.d_features(nets, adv.noisy(ctx.real, ctx), ctx.labels),
+                    self.d_features(nets, adv.noisy(fake, ctx), fake_cond),
+                )
+                terms = {"g_fm": fm, **adv.g_terms(ctx, None, ("G", nets["G"]))}
             else:
                 judges = nets
                 if k.unrolled_steps:  # Metz et al. 2016: judge G by D after K more steps
                     judges = self._unrolled(
                         nets, family, ctx, fake, fake_cond, k.unrolled_steps, t.lr_d, betas
                     )
-                terms = {"g_adv": g_objective(self.d_logits(judges, noisy(fake, ctx), fake_cond))}
-            if self.history is not None:
-                terms["g_hist"] = self.history.term("G", nets["G"])
+                logits = self.d_logits(judges, adv.noisy(fake, ctx), fake_cond)
+                terms = adv.g_terms(ctx, logits, ("G", nets["G"]))
             return {**terms, **self.extra_g_terms(nets, ctx, fake, fake_cond)}
 
         clip = tricks.clip_value(k, family)
@@ -212,15 +180,3 @@ class GAN(Variant):
         Chunks of 128 points keep minibatch discrimination (cost ~ batch^2) affordable."""
         m = getattr(nets["D"], "pack", 1)
         return torch.cat([nets["D"](unpack_repeat(c, m)) for c in x.split(128)])
-
-
-def _log_outputs(
-    ctx: StepContext, family: LossFamily, real_logits: Tensor, fake_logits: Tensor
-) -> None:
-    """D(x) and D(G(z)) as probabilities where the loss has them, else the critic's scores."""
-    if family.probabilistic:
-        ctx.log("D(x)", d_probabilities(real_logits))
-        ctx.log("D(G(z))", d_probabilities(fake_logits))
-    else:
-        ctx.log("critic(x)", real_logits.mean())
-        ctx.log("critic(G(z))", fake_logits.mean())

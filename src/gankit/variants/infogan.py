@@ -24,15 +24,15 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.config import VARIANT_OPTIONS, Config
 from gankit.errors import ConfigError
+from gankit.exports import Export
 from gankit.networks import build_network
 from gankit.networks.conditional import HeadMemo, LatentLayout
-from gankit.variants.base import VARIANTS, StepContext
+from gankit.variants.base import VARIANTS, StepContext, sampler_export
 from gankit.variants.cgan import base_networks, refuse_unrolling
 from gankit.variants.gan import GAN
 
@@ -60,8 +60,9 @@ class InfoGANOptions:
 class InfoGAN(GAN):
     name = "infogan"
     ddp_safe = False  # its D heads are called directly, outside the DDP forward
+    applies = "read latent codes off images with Q (--export codes)"
 
-    def layout(self, cfg: Config) -> LatentLayout:
+    def layout(self, cfg: Config, data: Any = None) -> LatentLayout:
         o = cfg.options
         cat = (o.info_categorical,) if o.info_categorical else ()
         if not cat and not o.info_continuous:
@@ -73,7 +74,7 @@ class InfoGAN(GAN):
 
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
         refuse_unrolling(cfg, self.name)
-        self.latent = self.layout(cfg)
+        self.latent = self.layout(cfg, data)
         self.weight = cfg.options.info_weight
         self.memo = HeadMemo()  # Q's outputs from the same pass through D's body
         g_base, g_kw, d_base, d_kw = base_networks(cfg, data)
@@ -125,13 +126,19 @@ class InfoGAN(GAN):
     def extra_g_terms(self, nets, ctx, fake: Tensor, fake_cond: Any) -> dict[str, Tensor]:
         return {"g_info": self.weight * self.info_loss(nets, ctx, fake, fake_cond)}
 
-    def grid_samples(self, G: nn.Module, z: Tensor) -> Tensor:
-        # Categorical value i % K and continuous codes 0: a category per column of a K-wide grid.
-        i = torch.arange(len(z), device=z.device)
-        cats = self.latent.categorical
-        cat = torch.stack([i % k for k in cats], 1) if cats else i[:, None][:, :0]  # (N, n_cat)
-        cont = torch.zeros(len(z), self.latent.continuous, device=z.device)
-        return G(z, c=self.latent.code_vector(cat, cont))
-
-    def generator_meta(self, cfg: Config, data: Any) -> dict[str, Any]:
-        return {"generator_input": self.layout(cfg).to_meta()}
+    def exports(self, cfg: Config, data: Any) -> dict[str, Export]:
+        """G(z, c) as the sampler, and Q(c | x) (D.outputs(x)[1]) to read codes off images."""
+        layout = self.layout(cfg, data)
+        return {
+            "sample": sampler_export("G", layout, data),
+            "codes": Export(
+                "D",
+                "map",
+                input={"kind": data.kind, "shape": list(data.shape)},
+                output={"kind": "codes", "shape": [layout.code_dim]},
+                ema=False,
+                call="outputs",
+                index=1,
+                description="Q's logits of each categorical code, then continuous means",
+            ),
+        }

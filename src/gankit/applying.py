@@ -1,0 +1,157 @@
+"""``gankit apply``: run a trained run's input-to-output model on the user's inputs.
+
+Inputs (untrusted, DESIGN "Contracts"): a ``.npy`` array (images uint8 (N, C, H, W); vectors
+float (N, D)), one image file, or a folder of images. Image files open with Pillow's
+decompression-bomb limit on; sizes and channel counts are checked against what the model
+takes. In a folder a bad file is named on one line and skipped, and the rest is processed;
+a single bad input file writes nothing.
+
+Outputs are of the same kind as the input: a ``.npy`` (images uint8 (N, C, H, W); vectors
+and latent codes float32 (N, d)), one image file, or a folder of PNGs named like the inputs.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from gankit.data.folder import IMAGE_SUFFIXES, images_under
+from gankit.data.images import from_unit_range, to_unit_range
+from gankit.errors import DataError, RunError
+from gankit.runs import Model, atomic_write_bytes, load_model
+
+
+def _read_npy(path: Path) -> np.ndarray:
+    try:
+        return np.load(path, allow_pickle=False)
+    except (OSError, ValueError) as exc:
+        raise DataError(f"cannot read {path} as a .npy array ({exc}).") from None
+
+
+def _read_image(path: Path, shape: list[int]) -> np.ndarray:
+    """One image as uint8 (C, H, W), checked against the model's input ``shape``."""
+    from PIL import Image  # MAX_IMAGE_PIXELS stays on: a bomb raises DecompressionBombError
+
+    c, h, w = shape
+    try:
+        with Image.open(path) as image:
+            if image.size != (w, h):
+                raise DataError(
+                    f"{path} is {image.size[0]}x{image.size[1]}; this model takes {w}x{h} "
+                    "images. Resize them first."
+                )
+            pixels = np.asarray(image.convert("L" if c == 1 else "RGB"))
+    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        raise DataError(f"cannot read image {path} ({exc}); remove or replace it.") from None
+    return pixels.reshape(h, w, c).transpose(2, 0, 1)
+
+
+def _to_model_input(array: np.ndarray, model: Model, source: str) -> torch.Tensor:
+    """A user's array as the model's input tensor, with one clear error when it does not fit."""
+    e = model.export
+    want = list(e.input.get("shape", []))
+    if e.input.get("kind") == "image":
+        if array.dtype != np.uint8 or array.ndim != 4:
+            raise DataError(
+                f"{source}: images must be uint8 of shape (N, C, H, W); got {array.dtype} "
+                f"{tuple(array.shape)}."
+            )
+        if list(array.shape[1:]) != want:
+            raise DataError(
+                f"{source}: images of shape {tuple(array.shape[1:])}; this model takes "
+                f"{tuple(want)} (C, H, W)."
+            )
+        return to_unit_range(array)
+    if array.ndim != 2 or list(array.shape[1:]) != want or array.dtype.kind not in "fiu":
+        raise DataError(
+            f"{source}: this model takes vectors of shape (N, {', '.join(map(str, want))}); "
+            f"got {array.dtype} {tuple(array.shape)}."
+        )
+    return torch.from_numpy(np.ascontiguousarray(array, dtype=np.float32))
+
+
+def _from_model_output(y: torch.Tensor, model: Model) -> np.ndarray:
+    if model.export.output.get("kind") == "image":
+        return from_unit_range(y).numpy()
+    return y.numpy().astype(np.float32)
+
+
+def _write_npy(out: Path, array: np.ndarray) -> None:
+    import io
+
+    buf = io.BytesIO()
+    np.save(buf, array)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out, buf.getvalue())
+
+
+def _write_image(out: Path, image: np.ndarray) -> None:
+    from gankit import viz
+
+    out.parent.mkdir(parents=True, exist_ok=True)
+    viz.save_png(viz.image_grid(image[None], nrow=1, pad=0, min_cell=1), out)
+
+
+def apply(
+    run_dir: str | os.PathLike,
+    input: str | os.PathLike,
+    out: str | os.PathLike,
+    export: str = "apply",
+    ema: bool = True,
+) -> dict:
+    """Run the run's ``export`` model on ``input`` into ``out``; returns a summary
+    ({"written": N, "skipped": [...], "out": path})."""
+    model = load_model(run_dir, export=export, ema=ema)
+    src, dst = Path(input), Path(out)
+    if not src.exists():
+        raise DataError(f"--input {src} does not exist.")
+    image_out = model.export.output.get("kind") == "image"
+    if src.is_dir():
+        return _apply_folder(model, src, dst, image_out)
+    if src.suffix.lower() == ".npy":
+        y = _from_model_output(model(_to_model_input(_read_npy(src), model, str(src))), model)
+        if dst.suffix.lower() != ".npy":
+            raise RunError(f"--out {dst}: an array input writes an array; use FILE.npy.")
+        _write_npy(dst, y)
+        return {"written": len(y), "skipped": [], "out": str(dst)}
+    if src.suffix.lower() in IMAGE_SUFFIXES:
+        x = _read_image(src, model.export.input.get("shape", []))[None]
+        y = _from_model_output(model(_to_model_input(x, model, str(src))), model)
+        if image_out and dst.suffix.lower() == ".png":
+            _write_image(dst, y[0])
+        elif dst.suffix.lower() == ".npy":
+            _write_npy(dst, y)
+        else:
+            raise RunError(f"--out {dst}: use FILE.png for an image output or FILE.npy.")
+        return {"written": 1, "skipped": [], "out": str(dst)}
+    raise DataError(f"--input {src}: give a .npy file, a .png/.jpg image or a folder of them.")
+
+
+def _apply_folder(model: Model, src: Path, dst: Path, image_out: bool) -> dict:
+    files = images_under(src)
+    if not files:
+        raise DataError(f"no PNG/JPEG images in {src}.")
+    shape = model.export.input.get("shape", [])
+    good, arrays, skipped = [], [], []
+    for path in files:  # a bad file is named and skipped; the rest is processed
+        try:
+            arrays.append(_read_image(path, shape))
+            good.append(path)
+        except DataError as exc:
+            print(f"gankit: skipped: {exc}", file=sys.stderr)
+            skipped.append(str(path))
+    if not arrays:
+        raise DataError(f"none of the {len(files)} images in {src} could be used.")
+    y = _from_model_output(model(_to_model_input(np.stack(arrays), model, str(src))), model)
+    if image_out and dst.suffix.lower() != ".npy":
+        for path, image in zip(good, y):
+            _write_image(dst / path.relative_to(src).with_suffix(".png"), image)
+    else:
+        if dst.suffix.lower() != ".npy":
+            raise RunError(f"--out {dst}: this model writes vectors; use FILE.npy.")
+        _write_npy(dst, y)  # rows in the sorted order of the input files
+    return {"written": len(y), "skipped": skipped, "out": str(dst)}
