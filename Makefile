@@ -35,8 +35,10 @@ test: venv
 	sh scripts/install-test-deps.sh
 	$(PY) -m pytest tests
 
+# The style check CI runs (.ci/run): formatting first, then the lint rules of pyproject.toml.
 lint: venv
-	$(VENV)/bin/ruff check src tests benchmarks
+	$(VENV)/bin/ruff format --check src tests benchmarks examples
+	$(VENV)/bin/ruff check src tests benchmarks examples
 
 bench: venv
 	$(PY) benchmarks/throughput.py

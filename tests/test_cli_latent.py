@@ -7,8 +7,8 @@ from PIL import Image
 
 from gankit import api
 from gankit.cli import main
-from gankit.cli_latent import lerp, slerp
 from gankit.data import from_unit_range
+from gankit.latent import lerp, slerp
 from gankit.presets import preset_config
 from gankit.runs import load_generator
 from tests.conftest import TINY_DCGAN

@@ -230,7 +230,7 @@ def test_evaluation_modules_never_import_training():
 
     code = (
         "import sys; import gankit.metrics.evaluate, gankit.metrics.callback, "
-        "gankit.metrics.inception, gankit.cli_eval; "
+        "gankit.metrics.inception, gankit.cli.eval; "
         "bad = [m for m in sys.modules if m.startswith('gankit.training')]; assert not bad, bad"
     )
     subprocess.run([sys.executable, "-c", code], check=True)

@@ -18,13 +18,9 @@ from gankit.metrics.extractors import (
     ModuleExtractor,
     RawExtractor,
     build_extractor,
-)
-from gankit.metrics.inception import (
-    FID_WEIGHTS_NAME,
-    InceptionV3Features,
     inception_extractor,
-    load_inception,
 )
+from gankit.metrics.inception import FID_WEIGHTS_NAME, InceptionV3Features, load_inception
 
 
 @pytest.fixture(scope="module")

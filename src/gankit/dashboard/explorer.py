@@ -115,6 +115,8 @@ class Explorer:
         """
         import torch
 
+        from gankit import latent  # the one slerp of the codebase, as `gankit interpolate`
+
         if not 2 <= steps <= MAX_STEPS:
             raise ExplorerError(f"steps={steps}: ask for 2 to {MAX_STEPS} steps")
         with self._lock, torch.no_grad():
@@ -123,9 +125,10 @@ class Explorer:
             a, b = _draw(G, seed_a, fixed), _draw(G, seed_b, fixed)
             t = torch.linspace(0, 1, steps)[:, None]  # (steps, 1)
             inputs = {k: v.expand(steps, *v.shape[1:]) for k, v in a.items()}
-            inputs["z"] = _slerp(a["z"], b["z"], t) if slerp else _lerp(a["z"], b["z"], t)
+            walk = latent.slerp if slerp else latent.lerp
+            inputs["z"] = walk(a["z"], b["z"], t)
             if "c" in a:
-                inputs["c"] = _lerp(a["c"], b["c"], t)
+                inputs["c"] = latent.lerp(a["c"], b["c"], t)
             x = G.generate(**inputs)
             if G.kind == "image":
                 return _grid_png(x, ncol=steps)
@@ -160,23 +163,6 @@ def _stack(draws: list[dict[str, Any]]) -> dict[str, Any]:
     import torch
 
     return {k: torch.cat([d[k] for d in draws]) for k in draws[0]}
-
-
-def _lerp(a: Any, b: Any, t: Any) -> Any:
-    return (1 - t) * a + t * b
-
-
-def _slerp(a: Any, b: Any, t: Any) -> Any:
-    """Spherical interpolation (White 2016, "Sampling generative networks"): keeps Gaussian z
-    at a typical norm along the path, where a straight line passes near the origin."""
-    import torch
-
-    cos = torch.nn.functional.cosine_similarity(a, b).clamp(-1, 1)
-    omega = torch.acos(cos)
-    if omega.abs().item() < 1e-4:  # nearly parallel: the straight line is the same path
-        return _lerp(a, b, t)
-    s = torch.sin(omega)
-    return torch.sin((1 - t) * omega) / s * a + torch.sin(t * omega) / s * b
 
 
 def _grid_png(x: Any, ncol: int) -> bytes:

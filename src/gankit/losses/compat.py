@@ -3,18 +3,35 @@ nonsense combination is a one-line ConfigError before any run directory is creat
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from gankit.errors import ConfigError
 
 if TYPE_CHECKING:
-    from gankit.config import TricksConfig
     from gankit.losses import LossFamily
+
+
+class TrickSettings(Protocol):
+    """What these checks read of ``cfg.tricks`` (:class:`gankit.config.TricksConfig`).
+
+    A protocol, not an import: config.py calls :func:`check_loss_tricks` while validating, so
+    importing config here would make the two modules import each other.
+    """
+
+    label_smoothing: float
+    soft_labels: float
+    label_flip: float
+    minibatch_disc: bool
+    feature_matching: bool
+    unrolled_steps: int
+    gp_weight: float | None
+    clip_value: float | None
+
 
 LABEL_TRICKS = ("label_smoothing", "soft_labels", "label_flip")
 
 
-def gp_weight(k: TricksConfig, family: LossFamily) -> float:
+def gp_weight(k: TrickSettings, family: LossFamily) -> float:
     """lambda of the gradient penalty: the user's value, else 10 for WGAN-GP (Gulrajani et al.
     2017, Sec. 4), else 0."""
     if k.gp_weight is not None:
@@ -22,14 +39,14 @@ def gp_weight(k: TricksConfig, family: LossFamily) -> float:
     return 10.0 if family.needs_gradient_penalty else 0.0
 
 
-def clip_value(k: TricksConfig, family: LossFamily) -> float:
+def clip_value(k: TrickSettings, family: LossFamily) -> float:
     """c of WGAN's weight clipping: the user's value, else 0.01 (Arjovsky et al. 2017, Alg. 1)."""
     if not family.needs_weight_clip:
         return 0.0
     return 0.01 if k.clip_value is None else k.clip_value
 
 
-def check_loss_tricks(k: TricksConfig, loss: str) -> None:
+def check_loss_tricks(k: TrickSettings, loss: str) -> None:
     """Raise a ConfigError naming the trick and the loss when they do not go together."""
     from gankit.losses import LOSSES
 

@@ -21,6 +21,7 @@ give the same features up to the uint8 rounding.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -30,6 +31,7 @@ from torch import Tensor, nn
 
 from gankit.data.images import resize_square, to_channels, to_unit_range
 from gankit.errors import ConfigError, DataError
+from gankit.metrics.inception import INPUT_SIZE, default_weights, load_inception
 from gankit.registry import Registry
 
 #: Float images may overshoot [-1, 1] by this much (generator round-off) before it is an error.
@@ -261,9 +263,25 @@ def _domain(arg: str, device: str | torch.device) -> FeatureExtractor:
 
 @EXTRACTORS.register("inception")
 def _inception(arg: str, device: str | torch.device) -> FeatureExtractor:
-    from gankit.metrics.inception import default_weights, inception_extractor
-
     return inception_extractor(arg or default_weights(), device=device)
+
+
+def inception_extractor(
+    weights: str | os.PathLike,
+    *,
+    sha256: str | None = None,
+    input_size: int = INPUT_SIZE,
+    device: str | torch.device = "cpu",
+) -> ModuleExtractor:
+    """The ``inception`` extractor (:mod:`gankit.metrics.inception`): 3-channel input (grey is
+    repeated), resized to ``input_size``; its cache id is the weights' sha256 and the input
+    size."""
+    net = load_inception(weights, sha256, input_size)
+    ex = ModuleExtractor(net, channels=3, input_size=input_size, device=device)
+    ex.name = "inception"
+    ex.has_probs = True  # softmax over the 1008 logits, for the Inception Score
+    ex.cache_id = f"inception@{net.weights_sha256[:16]}@{input_size}"
+    return ex
 
 
 @EXTRACTORS.register("raw")

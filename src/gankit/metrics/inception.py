@@ -354,22 +354,3 @@ def download_inception(dest_dir: str | os.PathLike | None = None) -> Path:
     finally:
         Path(tmp).unlink(missing_ok=True)
     return dest
-
-
-def inception_extractor(
-    weights: str | os.PathLike,
-    *,
-    sha256: str | None = None,
-    input_size: int = INPUT_SIZE,
-    device: str | torch.device = "cpu",
-):
-    """The ``inception`` extractor: 3-channel input (grey is repeated), resized to
-    ``input_size``; its cache id is the weights' sha256 and the input size."""
-    from gankit.metrics.extractors import ModuleExtractor
-
-    net = load_inception(weights, sha256, input_size)
-    ex = ModuleExtractor(net, channels=3, input_size=input_size, device=device)
-    ex.name = "inception"
-    ex.has_probs = True  # softmax over the 1008 logits, for the Inception Score
-    ex.cache_id = f"inception@{net.weights_sha256[:16]}@{input_size}"
-    return ex

@@ -22,15 +22,12 @@ import signal
 import sys
 import threading
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import torch
 from torch import Tensor
 
 from gankit.errors import GankitError, TrainingError
-
-if TYPE_CHECKING:
-    from gankit.training.loop import Trainer
+from gankit.training.callbacks import Trainer  # the loop's, as Any: the loop imports this module
 
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 NAN_POLICIES = ("stop", "rollback")

@@ -1,17 +1,18 @@
 """Exploring a generator's latent space: per-class grids, code traversals, interpolations.
 
-Commands: ``gankit traverse RUN --code C --out F.png`` varies one latent code with the others
-and the noise fixed (Chen et al. 2016, Figure 2: one code per picture, a column per value, a
-row per fixed sample); ``gankit interpolate RUN --out F.png|F.gif`` walks linearly or along
-the great circle between two latent points or two labels; ``gankit sample RUN --per-class``
-draws one row per class (Mirza & Osindero 2014, Figure 2).
+:func:`traverse` varies one latent code with the others and the noise fixed (Chen et al. 2016,
+Figure 2: one code per picture, a column per value, a row per fixed sample); :func:`interpolate`
+walks linearly or along the great circle between two latent points or two labels;
+:func:`per_class_grid` draws one row per class (Mirza & Osindero 2014, Figure 2).
 
-The functions return uint8 images (rows, columns, C, H, W) and are usable from Python.
+The functions return uint8 images (rows, columns, C, H, W); :func:`save_grid` and
+:func:`save_walk` write them. The commands ``gankit traverse``, ``gankit interpolate`` and
+``gankit sample --per-class`` (:mod:`gankit.cli.latent`) and the dashboard's latent explorer
+are built on them.
 """
 
 from __future__ import annotations
 
-import argparse
 import math
 from pathlib import Path
 
@@ -19,7 +20,7 @@ import numpy as np
 import torch
 
 from gankit.errors import RunError
-from gankit.runs import Generator, load_generator
+from gankit.runs import Generator
 
 
 def _uint8(x: torch.Tensor) -> np.ndarray:
@@ -77,24 +78,28 @@ def traverse(
     return code_grid(G, code, values, rows, seed).swapaxes(0, 1)
 
 
-def lerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+def lerp(a: torch.Tensor, b: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
+    """(1 - t) a + t b; ``t`` a number, or a (steps, 1) tensor against (1, d) rows."""
     return (1 - t) * a + t * b
 
 
-def slerp(a: torch.Tensor, b: torch.Tensor, t: float) -> torch.Tensor:
+def slerp(a: torch.Tensor, b: torch.Tensor, t: float | torch.Tensor) -> torch.Tensor:
     """Spherical interpolation row by row (Shoemake 1985; for GAN latents White 2016, Sec. 2.1):
 
         slerp(a, b; t) = sin((1 - t) theta) / sin(theta) a + sin(t theta) / sin(theta) b,
         cos(theta) = a . b / (|a| |b|),
 
-    which keeps Gaussian latents at a typical norm. Nearly parallel rows fall back to lerp.
+    which keeps Gaussian latents at a typical norm, where a straight line passes near the
+    origin. ``a``, ``b``: (rows, d); ``t`` a number, or a (steps, 1) tensor with rows = 1 for a
+    whole path at once. The ends are exact (t = 0 gives ``a``, t = 1 ``b``). Nearly parallel
+    or opposite rows (sin(theta) ~ 0) fall back to lerp.
     """
-    cos = (a * b).sum(1, keepdim=True) / (a.norm(dim=1, keepdim=True) * b.norm(dim=1, keepdim=True))
+    cos = torch.nn.functional.cosine_similarity(a, b, dim=1).unsqueeze(1)  # (rows, 1)
     theta = torch.arccos(cos.clamp(-1, 1))
     sin = torch.sin(theta)
     near = sin.abs() < 1e-6
     safe = torch.where(near, torch.ones_like(sin), sin)
-    out = (torch.sin((1 - t) * theta) * a + torch.sin(t * theta) * b) / safe
+    out = torch.sin((1 - t) * theta) / safe * a + torch.sin(t * theta) / safe * b
     return torch.where(near, lerp(a, b, t), out)
 
 
@@ -180,76 +185,3 @@ def save_walk(images: np.ndarray, out: str | Path, duration_ms: int = 120) -> Pa
     frames += frames[-2:0:-1]  # ping-pong, so the loop has no jump
     frames[0].save(out, save_all=True, append_images=frames[1:], duration=duration_ms, loop=0)
     return out
-
-
-# --- commands -----------------------------------------------------------------------------------
-def sample_per_class(args: argparse.Namespace) -> None:
-    """`gankit sample RUN --per-class`: ``--n`` samples for each class, a row per class."""
-    G = load_generator(args.run, ema=not args.no_ema)
-    if args.n < 1:
-        raise RunError(f"--n must be at least 1, got {args.n}.")
-    path = save_grid(per_class_grid(G, args.n, args.seed), args.out)
-    print(f"wrote {G.layout.num_classes} classes x {args.n} samples to {path}")
-
-
-def _cmd_traverse(args: argparse.Namespace) -> None:
-    G = load_generator(args.run, ema=not args.no_ema)
-    if args.steps < 2 or args.rows < 1:
-        raise RunError(f"--steps must be >= 2 and --rows >= 1, got {args.steps}, {args.rows}.")
-    grid = traverse(G, args.code, args.steps, args.rows, args.seed, tuple(args.range))
-    path = save_grid(grid, args.out)
-    kind = G.layout.codes()[args.code][0]
-    print(f"wrote {kind} code {args.code} traversal {grid.shape[0]}x{grid.shape[1]} to {path}")
-
-
-def _cmd_interpolate(args: argparse.Namespace) -> None:
-    G = load_generator(args.run, ema=not args.no_ema)
-    labels = tuple(args.labels) if args.labels else None
-    walk = interpolate(G, args.steps, args.rows, args.seed, args.mode, labels, args.label)
-    path = save_walk(walk, args.out)
-    print(
-        f"wrote {args.mode} interpolation ({walk.shape[0]} rows x {walk.shape[1]} steps) to {path}"
-    )
-
-
-def add_commands(sub: argparse._SubParsersAction) -> None:
-    p = sub.add_parser("traverse", help="vary one latent code, the others fixed (InfoGAN Fig. 2)")
-    p.add_argument("run")
-    p.add_argument(
-        "--code",
-        type=int,
-        required=True,
-        help="code number: the label first (conditional runs), then InfoGAN codes",
-    )
-    p.add_argument("--out", required=True, help="FILE.png (a grid) or FILE.npy")
-    p.add_argument("--steps", type=int, default=10, help="values of a continuous code")
-    p.add_argument("--rows", type=int, default=8, help="fixed samples, one per row")
-    p.add_argument(
-        "--range",
-        type=float,
-        nargs=2,
-        default=(-2.0, 2.0),
-        metavar=("LO", "HI"),
-        help="span of a continuous code (training draws U(-1, 1))",
-    )
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-ema", action="store_true")
-    p.set_defaults(func=_cmd_traverse)
-
-    p = sub.add_parser("interpolate", help="walk between two latent points or two labels")
-    p.add_argument("run")
-    p.add_argument("--out", required=True, help="FILE.png (a row per walk) or FILE.gif")
-    p.add_argument("--mode", choices=("linear", "spherical"), default="spherical")
-    p.add_argument("--steps", type=int, default=10)
-    p.add_argument("--rows", type=int, default=6, help="walks, each from its own pair of points")
-    p.add_argument(
-        "--labels",
-        type=int,
-        nargs=2,
-        metavar=("A", "B"),
-        help="walk from class A to class B with z fixed (conditional runs)",
-    )
-    p.add_argument("--label", type=int, help="the class kept fixed while z moves")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--no-ema", action="store_true")
-    p.set_defaults(func=_cmd_interpolate)
