@@ -80,7 +80,12 @@ def test_image_sample_layout(capsys, tmp_path):
 
 def test_list(capsys):
     code, out, _ = run_cli(capsys, "list")
-    assert code == 0 and "toy-ring" in out and "dcgan-fashion" in out and "variants:" in out
+    assert (
+        code == 0
+        and "toy-ring" in out
+        and "dcgan-fashion" in out
+        and "variants (and what `gankit apply` does with their runs):" in out
+    )
     code, out, _ = run_cli(capsys, "list", "--keys")
     assert code == 0 and "train.d_steps" in out
 

@@ -16,7 +16,9 @@ Two kinds:
 
 ``module`` names the network (its EMA copy where the run kept one and ``ema`` is true);
 ``call`` a method other than ``forward`` and ``index`` the element of a tuple it returns
-(InfoGAN's Q head is ``D.outputs(x)[1]``).
+(InfoGAN's Q head is ``D.outputs(x)[1]``). An export may instead be a registered composite
+of several networks (gankit.networks.composite): ``composite`` names it, ``parts`` maps its
+roles to network keys, and ``module`` is then only its name in messages.
 """
 
 from __future__ import annotations
@@ -39,8 +41,30 @@ class Export:
     call: str = "forward"  # the method to call
     index: int | None = None  # take this element of a tuple output
     description: str = ""  # one line for `gankit list` and `apply`'s messages
+    composite: str | None = None  # a registered composite built from ``parts``
+    parts: dict[str, str] = field(default_factory=dict)  # composite role -> network key
+
+    @property
+    def networks(self) -> list[str]:
+        """The run's networks this export is made of."""
+        return list(self.parts.values()) if self.composite else [self.module]
 
     def __post_init__(self) -> None:
+        # checkpoint metadata may be crafted: every field is checked for its type
+        types = {
+            "module": str, "kind": str, "input": dict, "output": dict, "ema": bool,
+            "call": str, "description": str, "parts": dict,
+        }  # fmt: skip
+        for name, tp in types.items():
+            if not isinstance(getattr(self, name), tp):
+                raise TypeError(f"export field {name} is not a {tp.__name__}")
+        optional = {"layout": dict, "index": int, "composite": str}
+        for name, tp in optional.items():
+            value = getattr(self, name)
+            if value is not None and (not isinstance(value, tp) or isinstance(value, bool)):
+                raise TypeError(f"export field {name} is not a {tp.__name__} or null")
+        if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.parts.items()):
+            raise TypeError("export parts must map role names to network names")
         if self.kind not in KINDS:
             raise ValueError(f"export kind {self.kind!r}; valid: {', '.join(KINDS)}")
         for side in (self.input, self.output):

@@ -16,7 +16,7 @@ class Preset:
     overrides: dict[str, Any]
 
 
-_TOY = {
+TOY = {  # the MLP game on 2-D toys; variants on toys start from it
     "train.variant": "gan",
     "model.z_dim": 2,
     "model.hidden": 128,
@@ -76,24 +76,24 @@ _INFOGAN_28 = {
 PRESETS: dict[str, Preset] = {
     "toy-sine": Preset(
         "MLP GAN on x2 = sin(x1), x1 ~ U[0, 2pi] (lecture 002)",
-        {**_TOY, "data.name": "sine", "train.steps": 3000},
+        {**TOY, "data.name": "sine", "train.steps": 3000},
     ),
     "toy-ring": Preset(
         "MLP GAN on 8 Gaussians on the unit circle (std 0.01)",
-        {**_TOY, "data.name": "ring", "train.steps": 3000},
+        {**TOY, "data.name": "ring", "train.steps": 3000},
     ),
     "toy-grid": Preset(
         "MLP GAN on 25 Gaussians on a 5x5 grid (std 0.05)",
-        {**_TOY, "data.name": "grid", "train.steps": 5000},
+        {**TOY, "data.name": "grid", "train.steps": 5000},
     ),
     "toy-spiral": Preset(
-        "MLP GAN on a noisy 2-D spiral", {**_TOY, "data.name": "spiral", "train.steps": 3000}
+        "MLP GAN on a noisy 2-D spiral", {**TOY, "data.name": "spiral", "train.steps": 3000}
     ),
     # issue 4: a vanilla setting that collapses, for `gankit diagnose` and the mode benchmark
     "toy-ring-collapse": Preset(
         "vanilla GAN that collapses on the ring: 256-d latent, Adam 1e-4, batch 512",
         {
-            **_TOY,
+            **TOY,
             "data.name": "ring",
             "model.z_dim": 256,
             "model.layers": 2,
@@ -111,7 +111,7 @@ PRESETS: dict[str, Preset] = {
     "toy-ring-best": Preset(
         "the best ring setting gankit found (docs/benchmarks.md): 2 D steps, lr decay",
         {
-            **_TOY,
+            **TOY,
             "data.name": "ring",
             "train.steps": 3000,
             "train.d_steps": 2,
@@ -127,7 +127,7 @@ PRESETS: dict[str, Preset] = {
     "toy-grid-best": Preset(
         "the best grid setting gankit found (docs/benchmarks.md): instance noise, lr decay",
         {
-            **_TOY,
+            **TOY,
             "data.name": "grid",
             "train.steps": 12000,
             "train.lr_decay": 0.5,

@@ -35,7 +35,7 @@ from gankit.config import Config
 from gankit.errors import CheckpointError, ConfigError, GankitError, RunError
 from gankit.exports import Export, exports_from_meta
 from gankit.exports import describe as describe_exports
-from gankit.networks import build_network
+from gankit.networks import COMPOSITES, build_network
 from gankit.networks.conditional import LatentLayout
 from gankit.nn.modes import evaluating
 from gankit.noise import NoisePrior
@@ -464,10 +464,22 @@ def _export(ckpt: Checkpoint, name: str, source: str) -> Export:
     return exports[name]
 
 
-def _export_weights(ckpt: Checkpoint, e: Export, ema: bool) -> dict[str, torch.Tensor]:
-    """The export's module weights: its EMA copy where the run kept one and it is wanted."""
-    averaged = prefixed(ckpt.tensors, f"ema.{e.module}")
-    return averaged if ema and e.ema and averaged else prefixed(ckpt.tensors, e.module)
+def _export_net(ckpt: Checkpoint, e: Export, ema: bool) -> torch.nn.Module:
+    """The export's network, or its composite of networks, each with its EMA weights where
+    the run kept them and they are wanted."""
+
+    def one(key: str) -> torch.nn.Module:
+        averaged = prefixed(ckpt.tensors, f"ema.{key}")
+        weights = averaged if ema and e.ema and averaged else prefixed(ckpt.tensors, key)
+        return _build_module(ckpt, key, weights)
+
+    if not e.composite:
+        return one(e.module)
+    try:
+        make = COMPOSITES.get(e.composite)
+    except GankitError as exc:
+        raise CheckpointError(f"{ckpt.path}: {exc}") from None
+    return make(**{role: one(key) for role, key in e.parts.items()})
 
 
 def load_generator(
@@ -481,9 +493,9 @@ def load_generator(
     cfg = run.config()
     ckpt = run.load_checkpoint()
     e = _export(ckpt, "sample", str(run_dir))
-    net = _build_module(ckpt, e.module, _export_weights(ckpt, e, ema))
+    net = _export_net(ckpt, e, ema)
     # the weights fix G's z_dim; a different one in config.json would size the noise wrongly
-    kwargs = ckpt.meta["networks"][e.module]["kwargs"]
+    kwargs = ckpt.meta["networks"][e.networks[0]]["kwargs"]
     if kwargs.get("z_dim", cfg.model.z_dim) != cfg.model.z_dim:
         raise CheckpointError(
             f"{ckpt.path}: {e.module}'s z_dim differs from config.json's model.z_dim."
@@ -549,7 +561,7 @@ def load_model(
         raise RunError(
             f"{run_dir}'s export {export!r} draws samples from noise; use `gankit sample`."
         )
-    net = _build_module(ckpt, e.module, _export_weights(ckpt, e, ema))
+    net = _export_net(ckpt, e, ema)
     if not callable(getattr(net, e.call, None)):
         raise CheckpointError(f"{ckpt.path}: network {e.module} has no method {e.call!r}.")
     return Model(net.to(device).eval(), e, export, ckpt.step, str(run_dir))

@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import math
 import os
+import re
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -79,7 +80,10 @@ def loss_plot(records: list[dict], out: Path) -> Path | None:
         return None
     steps = [r["step"] for r in records]
     loss_keys = sorted({k for r in records for k in r if k.startswith("loss/")})
-    prob_keys = [k for k in ("D(x)", "D(G(z))") if any(k in r for r in records)]
+    # D's mean probabilities: D(x), D(G(z)), and those of other variants (D(x,E(x)), D_A(real))
+    found = {k for r in records for k in r if re.match(r"^D(_\w+)?\(", k)}
+    prob_keys = [k for k in ("D(x)", "D(G(z))") if k in found]
+    prob_keys += sorted(found - set(prob_keys))
     fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
     for k in loss_keys:
         axes[0].plot(steps, [r.get(k, np.nan) for r in records], label=k[5:])
@@ -89,7 +93,7 @@ def loss_plot(records: list[dict], out: Path) -> Path | None:
     axes[1].axhline(0.5, color="gray", lw=0.8, ls="--")
     axes[1].set(title="discriminator output (0.5 = equilibrium)", xlabel="step", ylim=(0, 1))
     for ax in axes:
-        if ax.lines:
+        if any(not line.get_label().startswith("_") for line in ax.lines):
             ax.legend(fontsize=8)
         ax.grid(alpha=0.3)
     fig.tight_layout()

@@ -6,12 +6,12 @@ import pytest
 import torch
 from torch import nn
 
+from gankit import tricks
 from gankit.config import TricksConfig
 from gankit.errors import ConfigError
 from gankit.losses import LOSSES
 from gankit.networks import build_network
 from gankit.presets import preset_config
-from gankit import tricks
 from gankit.training.schedule import lr_decay_factor
 
 

@@ -6,10 +6,9 @@ import math
 import pytest
 import torch
 
-from gankit import api
+from gankit import api, tricks
 from gankit.losses import LOSSES, d_minimax_targets, r1_penalty
 from gankit.runs import RunDir, load_generator
-from gankit import tricks
 from gankit.training.loop import Trainer
 from gankit.variants import StepContext
 from tests.training.test_loop import _assert_resume_bitwise

@@ -53,7 +53,7 @@ def context(tr, real=True):
 @pytest.mark.parametrize("case", sorted(CASES))
 def test_shapes(case, tmp_path):
     tr = trainer(case, tmp_path)
-    G, D = tr.nets["G"], tr.nets["D"]
+    D = tr.nets["D"]
     fake, cond = tr.variant.fake_batch(tr.nets, context(tr))
     assert fake.shape == (32, 1, 8, 8) and fake.abs().max() <= 1
     assert tr.variant.d_logits(tr.nets, fake, cond).shape == (32,)

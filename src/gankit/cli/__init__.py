@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from gankit.cli import dashboard, diagnose, latent, listing, sample, train
+from gankit.cli import apply, dashboard, diagnose, latent, listing, sample, train
 from gankit.cli import eval as eval_  # the module, not the builtin
 from gankit.cli.common import EXIT_USER_ERROR, run_command
 
@@ -22,6 +22,7 @@ __all__ = ["COMMAND_GROUPS", "EXIT_USER_ERROR", "build_parser", "main"]
 COMMAND_GROUPS = (
     train,  # train, resume
     sample,  # sample
+    apply,  # apply
     listing,  # list
     dashboard,  # dashboard
     eval_,  # eval, extractor

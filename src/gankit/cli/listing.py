@@ -25,12 +25,19 @@ def _cmd_list(args: argparse.Namespace) -> None:
             for f in dataclasses.fields(getattr(cfg, section.name)):
                 value = getattr(getattr(cfg, section.name), f.name)
                 print(f"{section.name}.{f.name:<18} {str(f.type):<14} default {value!r}")
+        from gankit.config import VARIANT_OPTIONS, option_keys
+
+        for variant in VARIANT_OPTIONS.names():  # per-variant options (train.variant=...)
+            for key, tp, default in option_keys(variant):
+                print(f"{key:<26} {str(tp):<14} default {default!r}  ({variant})")
         return
     print("presets:")
     for name, p in PRESETS.items():
-        print(f"  {name:<16} {p.description}")
+        print(f"  {name:<20} {p.description}")
+    print("variants (and what `gankit apply` does with their runs):")
+    for name in VARIANTS.names():
+        print(f"  {name:<10} {VARIANTS.get(name).applies or '-'}")
     for title, names in (
-        ("variants", VARIANTS.names()),
         ("datasets", DATASETS.names()),
         ("losses", LOSSES.names()),
         ("networks", NETWORKS.names()),

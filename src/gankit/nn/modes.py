@@ -12,11 +12,13 @@ from torch import nn
 def evaluating(*modules: nn.Module) -> Iterator[None]:
     """Modules in eval mode for the block, each restored to its own mode afterwards (a live
     network sampled during training goes back to training mode)."""
-    modes = [m.training for m in modules]
+    # every submodule's own mode: a composite made on the fly (train mode) may hold an EMA
+    # copy (eval mode), and train(mode) on the composite would overwrite the copy's
+    modes = [(sub, sub.training) for m in modules for sub in m.modules()]
     for m in modules:
         m.eval()
     try:
         yield
     finally:
-        for m, mode in zip(modules, modes):
-            m.train(mode)
+        for sub, mode in modes:
+            sub.training = mode

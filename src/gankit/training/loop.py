@@ -25,7 +25,7 @@ from gankit.config import Config
 from gankit.data import Dataset, load_dataset
 from gankit.errors import CheckpointError, ConfigError, GankitError, TrainingError
 from gankit.exports import Export, exports_to_meta
-from gankit.networks import network_spec
+from gankit.networks import COMPOSITES, network_spec
 from gankit.networks.conditional import LatentLayout
 from gankit.noise import NoisePrior
 from gankit.previews import Preview
@@ -273,9 +273,13 @@ class Trainer:
         e = self.exports.get(export)
         if e is None:
             return None
-        if ema and e.ema and e.module in self.emas:
-            return self.emas[e.module].module
-        return self.nets[e.module]
+
+        def one(key: str) -> nn.Module:
+            return self.emas[key].module if ema and e.ema and key in self.emas else self.nets[key]
+
+        if e.composite:  # built anew from the live parts: it holds no weights of its own
+            return COMPOSITES.get(e.composite)(**{r: one(k) for r, k in e.parts.items()})
+        return one(e.module)
 
     def sampler(self, ema: bool = True) -> Generator | None:
         """The run's ``sample`` export as a live Generator (the one sampling path shared with

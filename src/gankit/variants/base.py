@@ -106,13 +106,17 @@ class Variant:
     def phases(self, cfg: Config, nets: dict[str, nn.Module]) -> list[Phase]:
         raise NotImplementedError
 
+    history: Any = None  # the run's tricks.HistoricalAverage, where phases() made one
+
     def state(self) -> dict[str, Tensor]:
         """Tensors the variant keeps between steps (trick state such as historical averages),
         saved in every checkpoint under ``variant.`` so that resume continues exactly."""
-        return {}
+        return self.history.state() if self.history is not None else {}
 
     def load_state(self, tensors: dict[str, Tensor]) -> None:
         """Restore what :meth:`state` returned."""
+        if self.history is not None:
+            self.history.load_state(tensors)
 
     def layout(self, cfg: Config, data: Any) -> LatentLayout:
         """What the generator takes besides z (labels, latent codes); plain G(z) here."""

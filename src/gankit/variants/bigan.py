@@ -26,7 +26,7 @@ from gankit.errors import ConfigError
 from gankit.exports import Export
 from gankit.networks import build_network
 from gankit.nn.modes import evaluating
-from gankit.presets import register_preset
+from gankit.presets import TOY, register_preset
 from gankit.variants.base import VARIANTS, Phase, StepContext, Variant, sampler_export
 
 
@@ -35,7 +35,6 @@ class BiGAN(Variant):
     name = "bigan"
     ema_modules = ("G", "E")
     applies = "encode data to latent codes z = E(x)"
-    history = None
 
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
         if data.kind != "vector":
@@ -121,26 +120,14 @@ class BiGAN(Variant):
         sets = [(real, "black", "data x"), (fake, "red", "G(z)"), (recon, "tab:blue", "G(E(x))")]
         p.points(sets, lines=(real[:60], recon[:60]))
 
-    def state(self) -> dict[str, Tensor]:
-        return self.history.state() if self.history is not None else {}
-
-    def load_state(self, tensors: dict[str, Tensor]) -> None:
-        if self.history is not None:
-            self.history.load_state(tensors)
-
 
 register_preset(
     "bigan-ring",
     "BiGAN / ALI on the 8-Gaussian ring: G(z), an encoder E(x) and D on (x, z); ~1 CPU minute",
     {
+        **TOY,
         "train.variant": "bigan",
         "data.name": "ring",
-        "model.z_dim": 2,
-        "model.hidden": 128,
-        "model.layers": 3,
-        "train.batch_size": 256,
-        "train.lr_g": 1e-3,
-        "train.lr_d": 1e-3,
         "train.steps": 3000,
         "tricks.instance_noise": 0.05,  # on x in both pairs, annealed to 0: keeps D from winning
         "log.sample_every": 250,

@@ -15,7 +15,8 @@ E_b ||G_AB(b) - b||_1 + E_a ||G_BA(a) - a||_1, needs both domains in one space
 discriminator gets its own tricks.AdversarialTerms (instance noise, label smoothing, ...).
 Not here yet: the paper's buffer of 50 past translations for D.
 
-Exports ``apply`` (G_AB) and ``apply_ba`` (G_BA); there is no noise sampler.
+Exports ``apply`` (G_AB), ``apply_ba`` (G_BA) and ``cycle_a``, the round trip G_BA(G_AB(a))
+as a registered composite (gankit.networks.composite); there is no noise sampler.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ from gankit.config import VARIANT_OPTIONS, Config
 from gankit.errors import ConfigError
 from gankit.exports import Export
 from gankit.networks import build_network
-from gankit.presets import register_preset
+from gankit.presets import TOY, register_preset
 from gankit.variants.base import VARIANTS, Phase, StepContext, Variant
 
 
@@ -50,8 +51,7 @@ class CycleGANOptions:
 class CycleGAN(Variant):
     name = "cyclegan"
     ema_modules = ("G_AB", "G_BA")
-    applies = "translate A -> B (apply), B -> A (--export apply_ba)"
-    history = None
+    applies = "translate A -> B (apply), B -> A (--export apply_ba), A -> B -> A (cycle_a)"
 
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
         if "b" not in data.unpaired and "b" not in data.fields:
@@ -123,6 +123,15 @@ class CycleGAN(Variant):
         return {
             "apply": Export("G_AB", "map", point, point, description="translate A -> B"),
             "apply_ba": Export("G_BA", "map", point, point, description="translate B -> A"),
+            "cycle_a": Export(  # a registered composite: G_BA(G_AB(a)), what L_cyc compares
+                "cycle_a",
+                "map",
+                point,
+                point,
+                composite="chain",
+                parts={"0": "G_AB", "1": "G_BA"},
+                description="round trip A -> B -> A",
+            ),
         }
 
     def preview(self, p: Any) -> None:
@@ -130,26 +139,15 @@ class CycleGAN(Variant):
         b = p.data.unpaired.get("b", p.data.fields.get("b"))
         p.translation("apply", p.data.x[:500], b[:500])
 
-    def state(self) -> dict[str, Tensor]:
-        return self.history.state() if self.history is not None else {}
-
-    def load_state(self, tensors: dict[str, Tensor]) -> None:
-        if self.history is not None:
-            self.history.load_state(tensors)
-
 
 register_preset(
     "cyclegan-ring-grid",
     "CycleGAN between the 8-Gaussian ring and the 5x5 grid, unpaired; ~1 CPU minute",
     {
+        **TOY,
         "train.variant": "cyclegan",
         "data.name": "ring-grid",
-        "model.hidden": 128,
-        "model.layers": 3,
         "train.loss": "lsgan",  # Zhu et al. 2017, Sec. 4
-        "train.batch_size": 256,
-        "train.lr_g": 1e-3,
-        "train.lr_d": 1e-3,
         "train.steps": 3000,
         "tricks.instance_noise": 0.05,
         "log.sample_every": 250,

@@ -168,13 +168,6 @@ class GAN(Variant):
         return {**nets, "D": tricks.unroll(D, d_loss_of, steps, opt, lr, betas)}
 
     # --- trick state and pictures --------------------------------------------------------------
-    def state(self) -> dict[str, Tensor]:
-        return self.history.state() if self.history is not None else {}
-
-    def load_state(self, tensors: dict[str, Tensor]) -> None:
-        if self.history is not None:
-            self.history.load_state(tensors)
-
     def discriminate(self, nets: dict[str, nn.Module], x: Tensor) -> Tensor:
         """D's logit at each point of ``x``; a packing D judges packs of m copies of the point.
         Chunks of 128 points keep minibatch discrimination (cost ~ batch^2) affordable."""

@@ -1,0 +1,121 @@
+"""`gankit apply`: a run's input-to-output export on arrays, image files and folders."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from gankit.runs import load_model
+from tests.conftest import TINY_DCGAN, TINY_TOY
+from tests.test_cli import assert_one_line_error, run_cli, sets
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    root = tmp_path_factory.mktemp("apply")
+    tiny_info = {**TINY_DCGAN, "data.image_size": 16, "diagnose.enabled": False}
+    for preset, sets_, name in (
+        ("bigan-ring", TINY_TOY, "bigan"),
+        ("cyclegan-ring-grid", TINY_TOY, "cyc"),
+        ("infogan-digits", tiny_info, "info"),
+        ("toy-ring", TINY_TOY, "toy"),
+    ):
+        args = ["train", preset, "--out", root / name, "--steps", 4, *sets(sets_)]
+        from gankit.cli import main
+
+        assert main([str(a) for a in args]) == 0
+    return root
+
+
+def test_apply_encodes_points_with_bigan(runs, tmp_path, capsys):
+    points = np.random.default_rng(0).normal(size=(10, 2)).astype(np.float32)
+    np.save(tmp_path / "p.npy", points)
+    code, out, _ = run_cli(
+        capsys, "apply", runs / "bigan", "--input", tmp_path / "p.npy", "--out", tmp_path / "z.npy"
+    )
+    assert code == 0 and "wrote 10" in out
+    z = np.load(tmp_path / "z.npy")
+    assert z.shape == (10, 2) and z.dtype == np.float32
+    import torch
+
+    want = load_model(runs / "bigan")(torch.from_numpy(points)).numpy()
+    assert np.array_equal(z, want)
+
+
+def test_apply_translates_both_directions_with_cyclegan(runs, tmp_path, capsys):
+    np.save(tmp_path / "a.npy", np.zeros((5, 2), np.float32))
+    for export in ("apply", "apply_ba"):
+        out_file = tmp_path / f"{export}.npy"
+        code, _, _ = run_cli(
+            capsys, "apply", runs / "cyc", "--input", tmp_path / "a.npy", "--out", out_file,
+            "--export", export,
+        )  # fmt: skip
+        assert code == 0 and np.load(out_file).shape == (5, 2)
+    assert not np.array_equal(np.load(tmp_path / "apply.npy"), np.load(tmp_path / "apply_ba.npy"))
+
+
+def test_apply_reads_a_folder_skipping_a_bad_file(runs, tmp_path, capsys):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(np.full((16, 16), 40 * i, np.uint8)).save(folder / f"{i}.png")
+    Image.fromarray(np.zeros((9, 9), np.uint8)).save(folder / "small.png")  # wrong size
+    (folder / "broken.png").write_bytes(b"not a png")
+    code, out, err = run_cli(
+        capsys, "apply", runs / "info", "--export", "codes", "--input", folder,
+        "--out", tmp_path / "codes.npy",
+    )  # fmt: skip
+    assert code == 0 and "skipped 2" in out
+    assert "small.png is 9x9; this model takes 16x16" in err and "broken.png" in err
+    codes = np.load(tmp_path / "codes.npy")
+    assert codes.shape == (3, 12) and codes.dtype == np.float32  # 10 categories + 2 means
+
+
+def test_apply_one_image_file(runs, tmp_path, capsys):
+    Image.fromarray(np.full((16, 16), 200, np.uint8)).save(tmp_path / "one.png")
+    code, _, _ = run_cli(
+        capsys, "apply", runs / "info", "--export", "codes", "--input", tmp_path / "one.png",
+        "--out", tmp_path / "one.npy",
+    )  # fmt: skip
+    assert code == 0 and np.load(tmp_path / "one.npy").shape == (1, 12)
+
+
+@pytest.mark.parametrize(
+    "run, array, needles",
+    [
+        ("toy", np.zeros((3, 2), np.float32), ["offers no model 'apply'", "nothing"]),
+        ("bigan", np.zeros((3, 5), np.float32), ["vectors of shape (N, 2)", "(3, 5)"]),
+        ("info", np.zeros((3, 1, 8, 8), np.uint8), ["takes (1, 16, 16)"]),
+        ("info", np.zeros((3, 1, 16, 16), np.float32), ["must be uint8"]),
+    ],
+)
+def test_apply_bad_input_is_one_line(runs, tmp_path, capsys, run, array, needles):
+    np.save(tmp_path / "in.npy", array)
+    export = ["--export", "codes"] if run == "info" else []
+    code, _, err = run_cli(
+        capsys, "apply", runs / run, "--input", tmp_path / "in.npy", "--out", tmp_path / "o.npy",
+        *export,
+    )  # fmt: skip
+    assert_one_line_error(code, err, *needles)
+    assert not (tmp_path / "o.npy").exists()
+
+
+def test_sample_on_a_run_without_a_sampler_is_one_line(runs, tmp_path, capsys):
+    code, _, err = run_cli(capsys, "sample", runs / "cyc", "--out", tmp_path / "x.npy")
+    assert_one_line_error(code, err, "no generator to sample from", "apply: vector -> vector")
+
+
+def test_a_composite_export_chains_its_parts(runs, tmp_path, capsys):
+    import torch
+
+    a = np.random.default_rng(1).normal(size=(6, 2)).astype(np.float32)
+    np.save(tmp_path / "a.npy", a)
+    code, _, _ = run_cli(
+        capsys, "apply", runs / "cyc", "--input", tmp_path / "a.npy", "--out", tmp_path / "r.npy",
+        "--export", "cycle_a",
+    )  # fmt: skip
+    assert code == 0
+    there = load_model(runs / "cyc", export="apply")(torch.from_numpy(a))
+    back = load_model(runs / "cyc", export="apply_ba")(there).numpy()
+    assert np.array_equal(np.load(tmp_path / "r.npy"), back)  # G_BA(G_AB(a))
