@@ -1,6 +1,6 @@
 """Train the textbook GAN on the 8-Gaussian ring, then use the generator without the trainer.
 
-    python examples/quickstart.py --out runs/quickstart --steps 3000
+python examples/quickstart.py --out runs/quickstart --steps 3000
 """
 
 import argparse
@@ -18,8 +18,9 @@ def main() -> None:
     args = ap.parse_args()
 
     # 1. Train a preset; overrides use the same dotted keys as `gankit train --set`.
-    run = gankit.train("toy-ring", out=args.out, steps=args.steps,
-                       overrides={"train.ema": 0.999}, progress=False)
+    run = gankit.train(
+        "toy-ring", out=args.out, steps=args.steps, overrides={"train.ema": 0.999}, progress=False
+    )
 
     # 2. Load the generator from the run directory alone (no training code involved).
     G = gankit.load_generator(run.path)
@@ -31,8 +32,10 @@ def main() -> None:
 
     info = load_dataset(ring.data.name).info
     scores = mode_coverage(points, np.array(info["centers"]), info["std"])
-    print(f"step {G.step}: {scores['modes_captured']}/{scores['num_modes']} modes, "
-          f"{100 * scores['high_quality_fraction']:.1f}% high-quality samples")
+    print(
+        f"step {G.step}: {scores['modes_captured']}/{scores['num_modes']} modes, "
+        f"{100 * scores['high_quality_fraction']:.1f}% high-quality samples"
+    )
     gankit.save_samples(points, f"{run.path}/quickstart_points.png")
     print(f"pictures in {run.path}/frames/progress.gif and {run.path}/quickstart_points.png")
 
