@@ -191,3 +191,24 @@ def test_find_cycle_reports_the_path():
     graph = {"a": {"b": 1}, "b": {"c": 1}, "c": {"a": 1, "d": 1}, "d": {}}
     assert find_cycle(graph) == ["a", "b", "c", "a"]
     assert find_cycle({"a": {"b": 1}, "b": {}}) is None
+
+
+# Network names belong to the variants that define them (issue 13): the loop, runs, metrics,
+# CLI and dashboard reach networks through a run's exports and a variant's declarations.
+VARIANT_NETWORK_NAMES = {"G", "D", "G_ema"}
+
+
+def test_only_variants_name_networks():
+    found = []
+    for name, path in find_modules().items():
+        if _under(name, "gankit.variants"):
+            continue
+        tree = ast.parse(path.read_text(), str(path))
+        # pieces of f-strings are labels ("D(x)" in stats), not keys of a network
+        labels = {id(v) for n in ast.walk(tree) if isinstance(n, ast.JoinedStr) for v in n.values}
+        for node in ast.walk(tree):
+            if id(node) in labels:
+                continue
+            if isinstance(node, ast.Constant) and node.value in VARIANT_NETWORK_NAMES:
+                found.append(f"{path.relative_to(SRC)}:{node.lineno} {node.value!r}")
+    assert not found, "network names outside gankit.variants: " + ", ".join(found)
