@@ -176,34 +176,6 @@ class ConditionalDiscriminator(nn.Module):
         return self.body(self._input(x, y)).flatten(1)
 
 
-class HeadMemo:
-    """D's extra-head outputs from the adversarial pass, so a loss term can reuse them.
-
-    The GAN loop asks the variant for D's logits and then for extra terms on the same tensors;
-    remembering the head output of each input tensor (by identity) avoids a second pass
-    through D's body. A miss recomputes it, so clearing the memo at any time stays correct.
-    """
-
-    def __init__(self) -> None:
-        self.items: list[tuple[nn.Module, Tensor, Tensor]] = []
-
-    def clear(self) -> None:
-        self.items = []
-
-    def logits(self, D: nn.Module, x: Tensor, y: Tensor | None = None) -> Tensor:
-        # D is called, not D.outputs, so that wrappers (unrolled D of tricks) work too.
-        adv, head = D(x, y, with_head=True)
-        self.items.append((D, x, head))
-        return adv
-
-    def head(self, D: nn.Module, x: Tensor, y: Tensor | None = None) -> Tensor:
-        """The head's outputs for ``x`` by this very network ``D`` (not an unrolled copy)."""
-        for seen_d, seen_x, head in self.items:
-            if seen_d is D and seen_x is x:
-                return head
-        return D(x, y, with_head=True)[1]
-
-
 @dataclass(frozen=True)
 class LatentLayout:
     """What a generator takes besides z ~ p_z, saved as ``generator_input`` in checkpoints.

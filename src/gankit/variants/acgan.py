@@ -28,8 +28,7 @@ from torch import Tensor, nn
 from gankit.config import VARIANT_OPTIONS, Config
 from gankit.errors import ConfigError
 from gankit.networks import build_network
-from gankit.networks.conditional import HeadMemo
-from gankit.variants.base import VARIANTS, StepContext
+from gankit.variants.base import VARIANTS
 from gankit.variants.cgan import CGAN, CGANOptions, base_networks, refuse_unrolling
 
 
@@ -59,28 +58,32 @@ class ACGAN(CGAN):
             "cond_d", base=d_base, base_kwargs=d_kw, head_dim=self.latent.num_classes
         )
         self.weight, self.fake_class = cfg.options.ac_weight, cfg.options.ac_fake_class
-        self.memo = HeadMemo()  # P(C | X) from the same pass through D as P(S | X)
         return nets
 
-    def fake_batch(self, nets: dict[str, nn.Module], ctx: StepContext) -> tuple[Tensor, Any]:
-        self.memo.clear()  # a new loss evaluation starts here
-        return super().fake_batch(nets, ctx)
-
     def d_logits(self, nets: dict[str, nn.Module], x: Tensor, cond: Any) -> Tensor:
-        return self.memo.logits(nets["D"], x)  # P(S | X) only: the class is not an input
+        return nets["D"](x)  # P(S | X) only: the class is not an input
+
+    def judge(self, nets: dict[str, nn.Module], x: Tensor, cond: Any) -> tuple[Tensor, Any]:
+        return nets["D"](x, with_head=True)  # P(S | X) and P(C | X) from one pass
 
     def extra_d_terms(
-        self, nets, ctx, real: Tensor, fake: Tensor, fake_cond: Any
+        self, nets, ctx, real: Tensor, fake: Tensor, fake_cond: Any, real_head=None, fake_head=None
     ) -> dict[str, Tensor]:
-        real_class = self.memo.head(nets["D"], real)  # (N, K) logits of P(C | X_real)
+        def head(given, x):  # the class logits of D's pass over x (one made when not given)
+            return given if given is not None else self.judge(nets, x, None)[1]
+
+        real_class = head(real_head, real)  # (N, K) logits of P(C | X_real)
         ctx.log("class_acc(x)", (real_class.argmax(1) == ctx.labels).float().mean())
         # -L_C: cross-entropy is -log P(C = c | X), averaged over the batch.
         nll = F.cross_entropy(real_class, ctx.labels)
         if self.fake_class:  # the fake half of L_C; see options.ac_fake_class
-            nll = nll + F.cross_entropy(self.memo.head(nets["D"], fake), fake_cond)
+            nll = nll + F.cross_entropy(head(fake_head, fake), fake_cond)
         return {"d_class": self.weight * nll}
 
-    def extra_g_terms(self, nets, ctx, fake: Tensor, fake_cond: Any) -> dict[str, Tensor]:
-        fake_class = self.memo.head(nets["D"], fake)
+    def extra_g_terms(
+        self, nets, ctx, fake: Tensor, fake_cond: Any, fake_head=None
+    ) -> dict[str, Tensor]:
+        # with feature matching no pass judged the samples: the head needs one of its own
+        fake_class = fake_head if fake_head is not None else self.judge(nets, fake, None)[1]
         ctx.log("class_acc(G(z))", (fake_class.argmax(1) == fake_cond).float().mean())
         return {"g_class": self.weight * F.cross_entropy(fake_class, fake_cond)}

@@ -64,17 +64,27 @@ class GAN(Variant):
         """D's logits for ``x`` given the condition returned with it (None here)."""
         return nets["D"](x)
 
+    def judge(self, nets: dict[str, nn.Module], x: Tensor, cond: Any) -> tuple[Tensor, Any]:
+        """One pass of D over ``x``: its logits and the output of an extra head on the same
+        body (AC-GAN's classifier, InfoGAN's Q), or None where D has none."""
+        return self.d_logits(nets, x, cond), None
+
     def d_features(self, nets: dict[str, nn.Module], x: Tensor, cond: Any) -> Tensor:
         """D's last hidden layer for ``x``, (N / pack, F): what feature matching compares."""
         D = nets["D"]
         return D.features(pack(x, getattr(D, "pack", 1))).flatten(1)
 
     def extra_d_terms(
-        self, nets, ctx, real: Tensor, fake: Tensor, fake_cond: Any
+        self, nets, ctx, real: Tensor, fake: Tensor, fake_cond: Any, real_head=None, fake_head=None
     ) -> dict[str, Tensor]:
+        """More terms for D's loss; ``*_head``: the extra head's outputs of D's one pass."""
         return {}
 
-    def extra_g_terms(self, nets, ctx, fake: Tensor, fake_cond: Any) -> dict[str, Tensor]:
+    def extra_g_terms(
+        self, nets, ctx, fake: Tensor, fake_cond: Any, fake_head=None
+    ) -> dict[str, Tensor]:
+        """More terms for G's loss; ``fake_head``: the extra head's output on G's samples
+        from the pass that judged them (None when feature matching replaced that pass)."""
         return {}
 
     # --- the game ---------------------------------------------------------------------------
@@ -92,8 +102,9 @@ class GAN(Variant):
             with torch.no_grad():  # the D step must not build G's graph
                 fake, fake_cond = self.fake_batch(nets, ctx)
             real_in, fake_in = adv.noisy(ctx.real, ctx), adv.noisy(fake, ctx)
-            real_logits = self.d_logits(nets, real_in, ctx.labels)
-            fake_logits = self.d_logits(nets, fake_in, fake_cond)
+            # one pass of D per batch: the logits and any extra head's outputs
+            real_logits, real_head = self.judge(nets, real_in, ctx.labels)
+            fake_logits, fake_head = self.judge(nets, fake_in, fake_cond)
             adv.log_outputs(ctx, real_logits, fake_logits)
 
             def judge(x: Tensor) -> Tensor:  # D as a function of its input, for penalties
@@ -102,7 +113,10 @@ class GAN(Variant):
             terms = adv.d_terms(
                 ctx, real_logits, fake_logits, judge, real_in, fake_in, ("D", nets["D"])
             )
-            return {**terms, **self.extra_d_terms(nets, ctx, ctx.real, fake, fake_cond)}
+            extra = self.extra_d_terms(
+                nets, ctx, ctx.real, fake, fake_cond, real_head=real_head, fake_head=fake_head
+            )
+            return {**terms, **extra}
 
         def g_loss(ctx: StepContext) -> dict[str, Tensor]:
             fake, fake_cond = self.fake_batch(nets, ctx)  # fresh noise, as in Algorithm 1
@@ -112,15 +126,16 @@ class GAN(Variant):
                     self.d_features(nets, adv.noisy(fake, ctx), fake_cond),
                 )
                 terms = {"g_fm": fm, **adv.g_terms(ctx, None, ("G", nets["G"]))}
+                head = None
             else:
                 judges = nets
                 if k.unrolled_steps:  # Metz et al. 2016: judge G by D after K more steps
                     judges = self._unrolled(
                         nets, family, ctx, fake, fake_cond, k.unrolled_steps, t.lr_d, betas
                     )
-                logits = self.d_logits(judges, adv.noisy(fake, ctx), fake_cond)
+                logits, head = self.judge(judges, adv.noisy(fake, ctx), fake_cond)
                 terms = adv.g_terms(ctx, logits, ("G", nets["G"]))
-            return {**terms, **self.extra_g_terms(nets, ctx, fake, fake_cond)}
+            return {**terms, **self.extra_g_terms(nets, ctx, fake, fake_cond, fake_head=head)}
 
         clip = tricks.clip_value(k, family)
         return [

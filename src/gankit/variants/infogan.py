@@ -31,7 +31,7 @@ from gankit.config import VARIANT_OPTIONS, Config
 from gankit.errors import ConfigError
 from gankit.exports import Export
 from gankit.networks import build_network
-from gankit.networks.conditional import HeadMemo, LatentLayout
+from gankit.networks.conditional import LatentLayout
 from gankit.variants.base import VARIANTS, StepContext, sampler_export
 from gankit.variants.cgan import base_networks, refuse_unrolling
 from gankit.variants.gan import GAN
@@ -76,7 +76,6 @@ class InfoGAN(GAN):
         refuse_unrolling(cfg, self.name)
         self.latent = self.layout(cfg, data)
         self.weight = cfg.options.info_weight
-        self.memo = HeadMemo()  # Q's outputs from the same pass through D's body
         g_base, g_kw, d_base, d_kw = base_networks(cfg, data)
         G = build_network(
             "cond_g",
@@ -95,18 +94,21 @@ class InfoGAN(GAN):
         return {"G": G, "D": D}
 
     def fake_batch(self, nets: dict[str, nn.Module], ctx: StepContext) -> tuple[Tensor, Any]:
-        self.memo.clear()  # a new loss evaluation starts here
         z = ctx.sample_z(ctx.batch_size)
         cat, cont = self.latent.draw_codes(ctx.batch_size, ctx.rng, z.device)  # c ~ P(c)
         return nets["G"](z, c=self.latent.code_vector(cat, cont)), (cat, cont)
 
     def d_logits(self, nets: dict[str, nn.Module], x: Tensor, cond: Any) -> Tensor:
-        return self.memo.logits(nets["D"], x)  # V(D, G) is the plain GAN game on x
+        return nets["D"](x)  # V(D, G) is the plain GAN game on x
 
-    def info_loss(self, nets, ctx: StepContext, fake: Tensor, codes: Any) -> Tensor:
-        """-L_I + H(c): the negative log-likelihood of the codes under Q(c | G(z, c))."""
+    def judge(self, nets: dict[str, nn.Module], x: Tensor, cond: Any) -> tuple[Tensor, Any]:
+        return nets["D"](x, with_head=True)  # D's logits and Q(c | x) from one pass
+
+    def info_loss(self, nets, ctx: StepContext, q: Tensor | None, fake: Tensor, codes) -> Tensor:
+        """-L_I + H(c): the negative log-likelihood of the codes under Q(c | G(z, c)); ``q``
+        is Q's output from D's pass over ``fake`` (None: make one)."""
         cat, cont = codes
-        q = self.memo.head(nets["D"], fake)  # (N, code_dim)
+        q = q if q is not None else self.judge(nets, fake, None)[1]  # (N, code_dim)
         nll = q.new_zeros(())
         start = 0
         for i, k in enumerate(self.latent.categorical):
@@ -119,12 +121,14 @@ class InfoGAN(GAN):
         return nll
 
     def extra_d_terms(
-        self, nets, ctx, real: Tensor, fake: Tensor, fake_cond: Any
+        self, nets, ctx, real: Tensor, fake: Tensor, fake_cond: Any, real_head=None, fake_head=None
     ) -> dict[str, Tensor]:
-        return {"d_info": self.weight * self.info_loss(nets, ctx, fake, fake_cond)}
+        return {"d_info": self.weight * self.info_loss(nets, ctx, fake_head, fake, fake_cond)}
 
-    def extra_g_terms(self, nets, ctx, fake: Tensor, fake_cond: Any) -> dict[str, Tensor]:
-        return {"g_info": self.weight * self.info_loss(nets, ctx, fake, fake_cond)}
+    def extra_g_terms(
+        self, nets, ctx, fake: Tensor, fake_cond: Any, fake_head=None
+    ) -> dict[str, Tensor]:
+        return {"g_info": self.weight * self.info_loss(nets, ctx, fake_head, fake, fake_cond)}
 
     def exports(self, cfg: Config, data: Any) -> dict[str, Export]:
         """G(z, c) as the sampler, and Q(c | x) (D.outputs(x)[1]) to read codes off images."""
