@@ -119,3 +119,12 @@ def test_a_composite_export_chains_its_parts(runs, tmp_path, capsys):
     there = load_model(runs / "cyc", export="apply")(torch.from_numpy(a))
     back = load_model(runs / "cyc", export="apply_ba")(there).numpy()
     assert np.array_equal(np.load(tmp_path / "r.npy"), back)  # G_BA(G_AB(a))
+
+
+def test_metrics_during_training_need_a_sampler(tmp_path, capsys):
+    code, _, err = run_cli(
+        capsys, "train", "cyclegan-ring-grid", "--out", tmp_path / "r", "--steps", 2,
+        *sets({**TINY_TOY, "eval.metrics": "mode_coverage"}),
+    )  # fmt: skip
+    assert_one_line_error(code, err, "eval.metrics needs a generator", "cyclegan")
+    assert not (tmp_path / "r" / "config.json").exists()  # nothing half-made is left

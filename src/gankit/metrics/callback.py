@@ -55,6 +55,11 @@ class MetricsCallback:
 
     @classmethod
     def for_trainer(cls, trainer: Any) -> MetricsCallback:
+        if trainer.sampler() is None:  # refused before step 1, not at the first evaluation
+            raise ConfigError(
+                f"eval.metrics needs a generator to sample from; variant "
+                f"{trainer.cfg.train.variant!r} exports none. Set eval.metrics= (empty)."
+            )
         return cls(trainer.cfg, trainer.data.kind, trainer.device)
 
     # --- the Callback protocol ------------------------------------------------------------------
@@ -77,13 +82,7 @@ class MetricsCallback:
     def sample(self, trainer: Any) -> torch.Tensor:
         """``n`` samples of the run's sampler (EMA weights where kept), with labels / codes
         drawn from their priors, from this callback's own seed."""
-        G = trainer.sampler()
-        if G is None:
-            raise ConfigError(
-                f"eval.metrics needs a generator to sample from; variant "
-                f"{trainer.cfg.train.variant!r} exports none. Set eval.metrics= (empty)."
-            )
-        return G.sample(self.n, seed=self.seed, batch_size=SAMPLE_BATCH)
+        return trainer.sampler().sample(self.n, seed=self.seed, batch_size=SAMPLE_BATCH)
 
     def evaluate(self, trainer: Any) -> dict[str, Any]:
         record = {"step": trainer.step, **self.evaluator.score(self.sample(trainer))}
