@@ -464,14 +464,32 @@ def _export(ckpt: Checkpoint, name: str, source: str) -> Export:
     return exports[name]
 
 
-def _export_net(ckpt: Checkpoint, e: Export, ema: bool) -> torch.nn.Module:
+def _network(
+    ckpt: Checkpoint, key: str, ema: bool, init_seed: int | None = None
+) -> torch.nn.Module:
+    """Network ``key`` of the checkpoint with its EMA weights where the run kept them and
+    ``ema`` is true; with ``init_seed``, the same network with fresh random initial weights
+    drawn from that seed instead (the untrained baseline of a probe), still checked against
+    the file's spec and weights."""
+    averaged = prefixed(ckpt.tensors, f"ema.{key}")
+    weights = averaged if ema and averaged else prefixed(ckpt.tensors, key)
+    if init_seed is None:
+        return _build_module(ckpt, key, weights)
+    with torch.random.fork_rng(devices=[]):  # the caller's random stream is left alone
+        _build_module(ckpt, key, weights)  # the spec is checked against the file first
+        spec = ckpt.meta["networks"][key]
+        torch.manual_seed(init_seed)
+        return build_network(spec["name"], **spec["kwargs"])
+
+
+def _export_net(
+    ckpt: Checkpoint, e: Export, ema: bool, init_seed: int | None = None
+) -> torch.nn.Module:
     """The export's network, or its composite of networks, each with its EMA weights where
-    the run kept them and they are wanted."""
+    the run kept them and they are wanted (random initial weights with ``init_seed``)."""
 
     def one(key: str) -> torch.nn.Module:
-        averaged = prefixed(ckpt.tensors, f"ema.{key}")
-        weights = averaged if ema and e.ema and averaged else prefixed(ckpt.tensors, key)
-        return _build_module(ckpt, key, weights)
+        return _network(ckpt, key, ema and e.ema, init_seed)
 
     if not e.composite:
         return one(e.module)
@@ -552,8 +570,12 @@ def load_model(
     export: str = "apply",
     ema: bool = True,
     device: str | torch.device = "cpu",
+    init_seed: int | None = None,
 ) -> Model:
-    """Load the run's input-to-output export ``export`` without the training code."""
+    """Load the run's input-to-output export ``export`` without the training code.
+
+    ``init_seed``: the same network(s) built from the run's spec with random initial weights
+    from that seed, not the trained ones (an untrained baseline, e.g. for `gankit probe`)."""
     run = RunDir.open(run_dir)
     ckpt = run.load_checkpoint()
     e = _export(ckpt, export, str(run_dir))
@@ -561,7 +583,7 @@ def load_model(
         raise RunError(
             f"{run_dir}'s export {export!r} draws samples from noise; use `gankit sample`."
         )
-    net = _export_net(ckpt, e, ema)
+    net = _export_net(ckpt, e, ema, init_seed)
     if not callable(getattr(net, e.call, None)):
         raise CheckpointError(f"{ckpt.path}: network {e.module} has no method {e.call!r}.")
     return Model(net.to(device).eval(), e, export, ckpt.step, str(run_dir))
@@ -570,3 +592,35 @@ def load_model(
 def run_exports(run_dir: str | os.PathLike) -> dict[str, Export]:
     """The exports of a run's newest checkpoint (what `sample` and `apply` can use)."""
     return exports_from_meta(RunDir.open(run_dir).load_checkpoint().meta.get("exports", {}))
+
+
+def run_networks(run_dir: str | os.PathLike) -> dict[str, str]:
+    """{network key: registered network name} of a run's newest checkpoint."""
+    ckpt = RunDir.open(run_dir).load_checkpoint()
+    nets = ckpt.meta.get("networks")
+    if not isinstance(nets, dict):
+        raise CheckpointError(f"{ckpt.path} lists no networks; the checkpoint is damaged.")
+    return {
+        str(k): v["name"]
+        for k, v in nets.items()
+        if isinstance(v, dict) and isinstance(v.get("name"), str)
+    }
+
+
+def load_network(
+    run_dir: str | os.PathLike,
+    name: str,
+    ema: bool = True,
+    device: str | torch.device = "cpu",
+    init_seed: int | None = None,
+) -> torch.nn.Module:
+    """The run's network ``name`` (a key of :func:`run_networks`) from its newest checkpoint,
+    in eval mode, without the training code: its EMA weights where the run kept them and
+    ``ema`` is true; with ``init_seed``, random initial weights from that seed instead."""
+    run = RunDir.open(run_dir)
+    ckpt = run.load_checkpoint()
+    nets = ckpt.meta.get("networks")
+    if not isinstance(nets, dict) or name not in nets:
+        have = ", ".join(sorted(map(str, nets))) if isinstance(nets, dict) else "none"
+        raise RunError(f"{run_dir} has no network {name!r}; its networks: {have}.")
+    return _network(ckpt, name, ema, init_seed).to(device).eval()

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import argparse
 
-from gankit.cli import apply, dashboard, diagnose, latent, listing, sample, train
+from gankit.cli import apply, dashboard, diagnose, latent, listing, probe, sample, train
 from gankit.cli import eval as eval_  # the module, not the builtin
 from gankit.cli.common import EXIT_USER_ERROR, run_command
 
@@ -28,6 +28,7 @@ COMMAND_GROUPS = (
     eval_,  # eval, extractor
     latent,  # traverse, interpolate
     diagnose,  # diagnose
+    probe,  # probe
 )
 
 

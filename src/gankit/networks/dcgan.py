@@ -13,12 +13,14 @@ from __future__ import annotations
 
 import torch
 from torch import Tensor, nn
+from torch.nn import functional as F
 
 from gankit.errors import ConfigError
 from gankit.networks.base import NETWORKS
 from gankit.nn.init import dcgan_init
 from gankit.nn.minibatch_disc import MinibatchDiscrimination
 from gankit.nn.pack import pack as pack_samples
+from gankit.nn.pack import unpack_repeat
 from gankit.nn.spectral import apply_spectral_norm
 from gankit.nn.vbn import VirtualBatchNorm
 
@@ -125,3 +127,25 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x: Tensor) -> Tensor:
         # (N, C, H, W) -> (N / pack, pack * C, H, W): one logit per pack
         return self.head(self.features(pack_samples(x, self.pack))).flatten()
+
+    # Radford et al. 2015, Sec. 5.1: "use all layers' features from the discriminator,
+    # max-pooling each layer's representation to produce a 4 x 4 spatial grid", flattened and
+    # concatenated, as the input of a linear L2-SVM.
+    PROBE_GRID = 4
+
+    def probe_feature_dim(self) -> int:
+        """Length of :meth:`probe_features`' vectors: 16 values per channel of each layer."""
+        convs = [m for m in self.features if isinstance(m, nn.Conv2d)]
+        return sum(c.out_channels for c in convs) * self.PROBE_GRID**2
+
+    def probe_features(self, x: Tensor) -> Tensor:
+        """(N, C, H, W) -> (N, F): each conv layer's activations (after its nonlinearity)
+        max-pooled to 4 x 4 and concatenated. A packing D sees packs of m copies of each
+        image, so that every image gets its own features."""
+        h, out = pack_samples(unpack_repeat(x, self.pack), self.pack), []
+        for layer in self.features:
+            h = layer(h)
+            if isinstance(layer, nn.LeakyReLU):  # the end of one conv block
+                pooled = F.adaptive_max_pool2d(h, self.PROBE_GRID)  # (N, ch, 4, 4)
+                out.append(pooled.flatten(1))
+        return torch.cat(out, dim=1)

@@ -8,11 +8,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import torch
 from torch import nn
 
 from gankit import tricks
 from gankit.config import Config
 from gankit.errors import ConfigError
+from gankit.exports import Export
 from gankit.networks import build_network
 from gankit.variants.base import VARIANTS
 from gankit.variants.gan import GAN
@@ -21,6 +23,7 @@ from gankit.variants.gan import GAN
 @VARIANTS.register("dcgan")
 class DCGAN(GAN):
     name = "dcgan"
+    applies = "write D's features of images (--export features; see `gankit probe`)"
 
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
         if data.kind != "image":
@@ -50,3 +53,24 @@ class DCGAN(GAN):
             **tricks.discriminator_options(cfg),
         )
         return {"G": G, "D": D}
+
+    def exports(self, cfg: Config, data: Any) -> dict[str, Export]:
+        """G as the sampler, and D's features for the linear probe of Sec. 5.1
+        (`gankit probe`): each conv layer max-pooled to 4 x 4 and concatenated."""
+        if data.kind != "image":  # build refuses such data; nothing to describe
+            return super().exports(cfg, data)
+        channels, size, _ = data.shape
+        with torch.device("meta"):  # only the feature length is wanted: no storage
+            D = build_network(
+                "dcgan_d", image_size=size, channels=channels, width=cfg.model.d_channels
+            )
+        features = Export(
+            "D",
+            "map",
+            input={"kind": "image", "shape": list(data.shape)},
+            output={"kind": "vector", "shape": [D.probe_feature_dim()]},
+            ema=False,
+            call="probe_features",
+            description="D's conv features, each layer max-pooled to 4x4 (Radford et al. Sec. 5.1)",
+        )
+        return {**super().exports(cfg, data), "features": features}

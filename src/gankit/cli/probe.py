@@ -1,0 +1,52 @@
+"""``gankit probe RUN``: a linear SVM on a run's features beside raw pixels and random weights
+(Radford et al. 2015, Sec. 5.1); see :mod:`gankit.probe` for the protocol."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+from gankit.probe import SOURCES, probe, table
+
+
+def _cmd_probe(args: argparse.Namespace) -> None:
+    report = probe(
+        args.run,
+        data=args.data,
+        data_root=args.data_root,
+        per_class=args.per_class,
+        draws=args.draws,
+        seed=args.seed,
+        source=args.source,
+        progress=None if args.quiet else lambda msg: print(msg, file=sys.stderr, flush=True),
+    )
+    print(json.dumps(report))
+    print(table(report))
+
+
+def add_commands(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser(
+        "probe",
+        help="linear SVM on a run's discriminator or encoder features, beside raw pixels "
+        "and the same network with random weights (DCGAN Sec. 5.1)",
+    )
+    p.add_argument("run")
+    p.add_argument(
+        "--data",
+        default=None,
+        help="a labelled dataset with train and test splits "
+        "(default: the run's own, e.g. fashion-mnist, digits)",
+    )
+    p.add_argument("--data-root", default=None, help="where the dataset's files are")
+    p.add_argument("--per-class", type=int, default=100, help="labelled examples per class")
+    p.add_argument("--draws", type=int, default=10, help="random draws of those labels")
+    p.add_argument("--seed", type=int, default=0, help="seed of the draws and random weights")
+    p.add_argument(
+        "--source",
+        choices=SOURCES,
+        default="features",
+        help="features: the discriminator's conv layers; encoder: the run's encoder codes",
+    )
+    p.add_argument("--quiet", action="store_true", help="no progress lines on stderr")
+    p.set_defaults(func=_cmd_probe)
