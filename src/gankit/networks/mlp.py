@@ -106,3 +106,25 @@ class MLP(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.net(x.flatten(1))
+
+
+@NETWORKS.register("mlp_gauss")
+class GaussianMLP(nn.Module):
+    """A diagonal Gaussian q(z|x) = N(mu(x), diag(exp(logvar(x)))) of vectors in_dim ->
+    out_dim: ALI's stochastic encoder (Dumoulin et al. 2016, Sec. 2-3). The body is
+    :class:`MLP`'s; one linear head gives both moments."""
+
+    def __init__(self, in_dim: int, out_dim: int, hidden: int = 128, layers: int = 3):
+        super().__init__()
+        self.out_dim = out_dim
+        body = _mlp([in_dim] + [hidden] * layers, nn.LeakyReLU(0.2))
+        self.net = nn.Sequential(*body, nn.Linear(hidden, 2 * out_dim))
+
+    def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
+        """(mu, logvar), each (N, out_dim)."""
+        mu, logvar = self.net(x.flatten(1)).chunk(2, dim=1)
+        return mu, logvar
+
+    def mean(self, x: Tensor) -> Tensor:
+        """The posterior mean mu(x): deterministic codes, what `gankit apply` writes."""
+        return self(x)[0]

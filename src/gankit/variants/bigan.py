@@ -71,7 +71,7 @@ class BiGAN(Variant):
             """D's logits of the data pair (x, E(x)) and of the model pair (G(z), z)."""
             x, z = ctx.real, ctx.sample_z(ctx.batch_size)
             with torch.set_grad_enabled(train_ge):  # the D step builds no graph of G and E
-                ex, gz = E(x), G(z)
+                ex, gz = self.encode(E, x, ctx), G(z)
             data_pair = torch.cat([adv.noisy(x, ctx), ex], 1)
             model_pair = torch.cat([adv.noisy(gz, ctx), z], 1)
             return D(data_pair), D(model_pair)
@@ -95,6 +95,11 @@ class BiGAN(Variant):
             Phase("GE", ["G", "E"], ge_loss, lr=t.lr_g, betas=betas),
         ]
 
+    def encode(self, E: nn.Module, x: Tensor, ctx: StepContext | None = None) -> Tensor:
+        """The code z = E(x) paired with x; BiGAN's encoder is deterministic, so ``ctx`` (the
+        step's noise stream, None outside training) is unused. ALI draws z here."""
+        return E(x)
+
     def exports(self, cfg: Config, data: Any) -> dict[str, Export]:
         code = {"kind": "codes", "shape": [cfg.model.z_dim]}
         return {
@@ -116,7 +121,7 @@ class BiGAN(Variant):
         fake = G.grid(G.prior.sample(1000, gen, p.device))
         real = p.data.x[:1000].to(p.device)
         with evaluating(E):
-            recon = G.generate(E(real))
+            recon = G.generate(self.encode(E, real))
         sets = [(real, "black", "data x"), (fake, "red", "G(z)"), (recon, "tab:blue", "G(E(x))")]
         p.points(sets, lines=(real[:60], recon[:60]))
 
