@@ -13,14 +13,17 @@ Printed: a markdown table of modes captured and high-quality fraction, mean +- s
 seeds, beside the ALI paper's figures. The paper counts a mode when any of 10,000 samples is
 assigned to it by the mixture responsibilities (no distance threshold) over 10 runs with random
 learning rates, betas and init scales, so its figures are not on the same criterion.
-Finished runs are cached in --cache (keyed by the resolved config), so a rerun only trains
-what changed.
+Finished runs are cached in --cache, keyed by the resolved config and by a fingerprint of
+gankit's source and the environment (torch, Python, machine), so a rerun trains again after
+any change of the code and only reuses runs of exactly this code.
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
+import platform
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -45,9 +48,28 @@ CONFIGS: dict[str, tuple[str, dict, str, str]] = {
 }
 
 
+def code_fingerprint() -> str:
+    """sha256 of every source file of gankit and of the environment that runs it."""
+    import torch
+
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "src" / "gankit").rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    env = f"torch {torch.__version__} python {sys.version_info[:2]} {platform.machine()}"
+    digest.update(env.encode())
+    return digest.hexdigest()[:12]
+
+
+FINGERPRINT = code_fingerprint()
+
+
+def run_key(name: str, seed: int, preset: str, overrides: dict) -> str:
+    return f"{key(name, 'grid', seed, preset, overrides)}/{FINGERPRINT}"
+
+
 def _run(args: tuple) -> tuple[str, dict]:
     name, preset, overrides, seed = args
-    return key(name, "grid", seed, preset, overrides), one_run(preset, overrides, seed)
+    return run_key(name, seed, preset, overrides), one_run(preset, overrides, seed)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -64,7 +86,7 @@ def main(argv: list[str] | None = None) -> int:
     cache = Path(args.cache)
     results: dict = json.loads(cache.read_text()) if cache.exists() else {}
     jobs = [(c, CONFIGS[c][0], CONFIGS[c][1], s) for c in configs for s in range(args.seeds)]
-    todo = [j for j in jobs if key(j[0], "grid", j[3], j[1], j[2]) not in results]
+    todo = [j for j in jobs if run_key(j[0], j[3], j[1], j[2]) not in results]
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         for k, r in pool.map(_run, todo):
             results[k] = r
@@ -80,7 +102,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     for c in configs:
         preset, overrides, what, paper = CONFIGS[c]
-        runs = [results[key(c, "grid", s, preset, overrides)] for s in range(args.seeds)]
+        runs = [results[run_key(c, s, preset, overrides)] for s in range(args.seeds)]
         print(
             f"| {c} | {what} | {runs[0]['steps']} | {len(runs)} "
             f"| {mean_std([r['modes_captured'] for r in runs], '{:.1f}')} "
