@@ -80,6 +80,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", default=str(ROOT / "benchmarks" / "results" / "ali_grid.json"))
     args = p.parse_args(argv)
     configs = [c for c in args.configs.split(",") if c]
+    if args.seeds < 1:
+        print("--seeds must be at least 1", file=sys.stderr)
+        return 2
     if any(c not in CONFIGS for c in configs):
         print(f"unknown config; valid: {', '.join(CONFIGS)}", file=sys.stderr)
         return 2
