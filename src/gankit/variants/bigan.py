@@ -38,7 +38,7 @@ class BiGAN(Variant):
 
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
         if data.kind != "vector":
-            raise ConfigError("bigan takes vector data (e.g. data.name=ring) for now.")
+            raise ConfigError(f"{self.name} takes vector data (e.g. data.name=ring) for now.")
         m, (x_dim,) = cfg.model, data.shape
         size = {"hidden": m.hidden, "layers": m.layers}
         return {
