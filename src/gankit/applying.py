@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from gankit.data.folder import IMAGE_SUFFIXES, images_under
+from gankit.data.folder import IMAGE_SUFFIXES, images_under, open_image, unreadable
 from gankit.data.images import from_unit_range, to_unit_range
 from gankit.errors import DataError, RunError
 from gankit.runs import Model, atomic_write_bytes, load_model
@@ -34,19 +34,19 @@ def _read_npy(path: Path) -> np.ndarray:
 
 def _read_image(path: Path, shape: list[int]) -> np.ndarray:
     """One image as uint8 (C, H, W), checked against the model's input ``shape``."""
-    from PIL import Image  # MAX_IMAGE_PIXELS stays on: a bomb raises DecompressionBombError
+    from PIL import Image
 
     c, h, w = shape
-    try:
-        with Image.open(path) as image:
-            if image.size != (w, h):
-                raise DataError(
-                    f"{path} is {image.size[0]}x{image.size[1]}; this model takes {w}x{h} "
-                    "images. Resize them first."
-                )
+    with open_image(path) as image:  # Pillow's decompression-bomb limit stays on
+        if image.size != (w, h):
+            raise DataError(
+                f"{path} is {image.size[0]}x{image.size[1]}; this model takes {w}x{h} "
+                "images. Resize them first."
+            )
+        try:
             pixels = np.asarray(image.convert("L" if c == 1 else "RGB"))
-    except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise DataError(f"cannot read image {path} ({exc}); remove or replace it.") from None
+        except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+            raise unreadable(path, exc) from None
     return pixels.reshape(h, w, c).transpose(2, 0, 1)
 
 

@@ -23,8 +23,13 @@ roles to network keys, and ``module`` is then only its name in messages.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
+
+from torch import nn
+
+from gankit.networks.composite import COMPOSITES
 
 KINDS = ("sample", "map")
 IO_KINDS = ("noise", "image", "vector", "codes")
@@ -81,6 +86,15 @@ class Export:
             raise ValueError("an export without a module name")
         known = {f for f in cls.__dataclass_fields__}
         return cls(**{k: v for k, v in meta.items() if k in known})
+
+
+def assemble(e: Export, network: Callable[[str], nn.Module]) -> nn.Module:
+    """The export's module: ``network(module)``, or its registered composite built from
+    ``network(key)`` of each part. Training passes its live networks (or their EMA copies),
+    loading passes networks rebuilt from a checkpoint."""
+    if not e.composite:
+        return network(e.module)
+    return COMPOSITES.get(e.composite)(**{role: network(key) for role, key in e.parts.items()})
 
 
 def exports_to_meta(exports: dict[str, Export]) -> dict[str, Any]:

@@ -63,10 +63,10 @@ class Preview:
             fake = G.grid(G.prior.sample(TOY_POINTS, gen, self.device))
             self.toy_frame(fake, judge, judge_modules)
 
-    def image_grid(self, images: Tensor) -> None:
-        """Images in [-1, 1] (N, C, H, W) tiled into ``samples/step_*.png``."""
+    def image_grid(self, images: Tensor, nrow: int | None = None) -> None:
+        """Images in [-1, 1] (N, C, H, W) tiled into ``samples/step_*.png``, ``nrow`` a row."""
         self.samples_dir.mkdir(exist_ok=True)
-        grid = viz.image_grid(from_unit_range(images).cpu().numpy())
+        grid = viz.image_grid(from_unit_range(images).cpu().numpy(), nrow=nrow)
         viz.save_png(grid, self.samples_dir / self.name)
 
     @torch.no_grad()
@@ -117,10 +117,7 @@ class Preview:
         inputs, targets = inputs.cpu(), targets.cpu()
         if out.ndim == 4:
             n = min(8, len(inputs), len(targets))
-            rows = torch.cat([inputs[:n], out[:n], targets[:n]])
-            self.samples_dir.mkdir(exist_ok=True)
-            grid = viz.image_grid(from_unit_range(rows).numpy(), nrow=n)
-            viz.save_png(grid, self.samples_dir / self.name)
+            self.image_grid(torch.cat([inputs[:n], out[:n], targets[:n]]), nrow=n)
         elif out.shape[1:] == (2,):
             k = min(60, len(inputs))
             sets = [(targets, "black", "target"), (inputs, "tab:blue", "input")]

@@ -33,7 +33,7 @@ from safetensors.torch import save as st_save
 
 from gankit.config import Config
 from gankit.errors import CheckpointError, ConfigError, GankitError, RunError
-from gankit.exports import Export, exports_from_meta
+from gankit.exports import Export, assemble, exports_from_meta
 from gankit.exports import describe as describe_exports
 from gankit.networks import COMPOSITES, build_network
 from gankit.networks.conditional import LatentLayout
@@ -488,16 +488,9 @@ def _export_net(
     """The export's network, or its composite of networks, each with its EMA weights where
     the run kept them and they are wanted (random initial weights with ``init_seed``)."""
 
-    def one(key: str) -> torch.nn.Module:
-        return _network(ckpt, key, ema and e.ema, init_seed)
-
-    if not e.composite:
-        return one(e.module)
-    try:
-        make = COMPOSITES.get(e.composite)
-    except GankitError as exc:
-        raise CheckpointError(f"{ckpt.path}: {exc}") from None
-    return make(**{role: one(key) for role, key in e.parts.items()})
+    if e.composite and e.composite not in COMPOSITES.names():  # a newer or crafted file
+        raise CheckpointError(f"{ckpt.path}: unknown composite {e.composite!r} in its exports.")
+    return assemble(e, lambda key: _network(ckpt, key, ema and e.ema, init_seed))
 
 
 def load_generator(

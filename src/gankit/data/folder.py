@@ -60,24 +60,26 @@ def discover(root: Path) -> tuple[list[Path], list[int] | None, list[str] | None
     return files, labels, names
 
 
-def _unreadable(path: Path, exc: Exception) -> DataError:
+def unreadable(path: Path, exc: Exception) -> DataError:
+    """The one-line error for an image file that cannot be decoded."""
     return DataError(f"cannot read image {path} ({exc}); remove or replace the file")
 
 
-def _open(path: Path):
+def open_image(path: Path):
+    """Pillow's lazy image (decompression-bomb limit on), or one DataError naming the file."""
     from PIL import Image
 
     try:
         return Image.open(path)
     except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-        raise _unreadable(path, exc) from None
+        raise unreadable(path, exc) from None
 
 
 def probe(files: list[Path]) -> tuple[list[tuple[int, int]], bool]:
     """Sizes (width, height) of every file and whether any is colour, from headers only."""
     sizes, colour = [], False
     for path in files:
-        with _open(path) as image:
+        with open_image(path) as image:
             sizes.append(image.size)
             colour = colour or image.mode not in GREY_MODES
     return sizes, colour
@@ -107,14 +109,14 @@ def decode_all(files: list[Path], size: tuple[int, int], channels: int) -> np.nd
     mode = "L" if channels == 1 else "RGB"
     pixels = np.empty((len(files), height, width, channels), dtype=np.uint8)
     for i, path in enumerate(files):
-        with _open(path) as image:
+        with open_image(path) as image:
             try:
                 converted = image.convert(mode)
                 if converted.size != size:
                     converted = converted.resize(size, Image.Resampling.LANCZOS)
                 pixels[i] = np.asarray(converted).reshape(height, width, channels)
             except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
-                raise _unreadable(path, exc) from None
+                raise unreadable(path, exc) from None
     return pixels
 
 

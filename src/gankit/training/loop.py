@@ -24,8 +24,8 @@ from gankit import viz
 from gankit.config import Config
 from gankit.data import Dataset, load_dataset
 from gankit.errors import CheckpointError, ConfigError, GankitError, TrainingError
-from gankit.exports import Export, exports_to_meta
-from gankit.networks import COMPOSITES, network_spec
+from gankit.exports import Export, assemble, exports_to_meta
+from gankit.networks import network_spec
 from gankit.networks.conditional import LatentLayout
 from gankit.noise import NoisePrior
 from gankit.previews import Preview
@@ -277,9 +277,7 @@ class Trainer:
         def one(key: str) -> nn.Module:
             return self.emas[key].module if ema and e.ema and key in self.emas else self.nets[key]
 
-        if e.composite:  # built anew from the live parts: it holds no weights of its own
-            return COMPOSITES.get(e.composite)(**{r: one(k) for r, k in e.parts.items()})
-        return one(e.module)
+        return assemble(e, one)  # a composite is built anew from the live parts
 
     def sampler(self, ema: bool = True) -> Generator | None:
         """The run's ``sample`` export as a live Generator (the one sampling path shared with

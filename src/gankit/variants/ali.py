@@ -23,9 +23,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from gankit import tricks
 from gankit.config import Config
-from gankit.errors import ConfigError
 from gankit.exports import Export
 from gankit.networks import build_network
 from gankit.presets import TOY, register_preset
@@ -38,19 +36,9 @@ class ALI(BiGAN):
     name = "ali"
     applies = "encode data to latent codes: the posterior mean mu(x) of q(z|x)"
 
-    def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
-        if data.kind != "vector":
-            raise ConfigError("ali takes vector data (e.g. data.name=grid) for now.")
-        m, (x_dim,) = cfg.model, data.shape
-        size = {"hidden": m.hidden, "layers": m.layers}
-        return {
-            "G": build_network("mlp_g", z_dim=m.z_dim, out_shape=[x_dim], **size),
-            # q(z|x): E(x) = (mu, logvar), each (N, z_dim)
-            "E": build_network("mlp_gauss", in_dim=x_dim, out_dim=m.z_dim, **size),
-            "D": build_network(
-                "mlp_d", in_shape=[x_dim + m.z_dim], **size, **tricks.discriminator_options(cfg)
-            ),
-        }
+    def encoder(self, x_dim: int, z_dim: int, size: dict[str, int]) -> nn.Module:
+        """q(z|x): E(x) = (mu, logvar), each (N, z_dim); BiGAN's G and D(x, z) around it."""
+        return build_network("mlp_gauss", in_dim=x_dim, out_dim=z_dim, **size)
 
     def encode(self, E: nn.Module, x: Tensor, ctx: StepContext | None = None) -> Tensor:
         """z ~ q(z|x) by reparameterisation during training; mu(x) outside it (ctx None)."""

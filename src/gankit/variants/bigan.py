@@ -41,30 +41,31 @@ class BiGAN(Variant):
             raise ConfigError(f"{self.name} takes vector data (e.g. data.name=ring) for now.")
         m, (x_dim,) = cfg.model, data.shape
         size = {"hidden": m.hidden, "layers": m.layers}
-        return {
+        return {  # built in this order: G, E, D (the seeded initialisation depends on it)
             "G": build_network("mlp_g", z_dim=m.z_dim, out_shape=[x_dim], **size),
-            "E": build_network("mlp", in_dim=x_dim, out_dim=m.z_dim, **size),
+            "E": self.encoder(x_dim, m.z_dim, size),
             # D(x, z) judges the concatenated pair [x, z]
             "D": build_network(
                 "mlp_d", in_shape=[x_dim + m.z_dim], **size, **tricks.discriminator_options(cfg)
             ),
         }
 
+    def encoder(self, x_dim: int, z_dim: int, size: dict[str, int]) -> nn.Module:
+        """E: x -> z, deterministic here (BiGAN); ALI's is a Gaussian q(z|x)."""
+        return build_network("mlp", in_dim=x_dim, out_dim=z_dim, **size)
+
     def phases(self, cfg: Config, nets: dict[str, nn.Module]) -> list[Phase]:
         t = cfg.train
         tricks.check_tricks(cfg, nets["D"], nets["G"], names=("D", "G"))
-        if (
-            cfg.tricks.feature_matching
-            or cfg.tricks.unrolled_steps
-            or tricks.gp_weight(cfg.tricks, tricks.AdversarialTerms.from_config(cfg).family)
-        ):
-            raise ConfigError(
-                "bigan supports the loss-term tricks (instance noise, label smoothing, soft / "
-                "noisy labels, historical averaging), not feature matching, unrolling or "
-                "gradient penalties on the joint pair."
-            )
         self.history = tricks.history_from(cfg)
         adv = tricks.AdversarialTerms.from_config(cfg, self.history)
+        k = cfg.tricks
+        if k.feature_matching or k.unrolled_steps or tricks.gp_weight(k, adv.family):
+            raise ConfigError(
+                f"{self.name} supports the loss-term tricks (instance noise, label smoothing, "
+                "soft / noisy labels, historical averaging), not feature matching, unrolling "
+                "or gradient penalties on the joint pair."
+            )
         G, E, D = nets["G"], nets["E"], nets["D"]
 
         def pairs(ctx: StepContext, train_ge: bool) -> tuple[Tensor, Tensor]:
