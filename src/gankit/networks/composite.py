@@ -33,3 +33,21 @@ class Chain(nn.Module):
 
 
 COMPOSITES.register("chain")(Chain)
+
+
+class EncodeDecode(nn.Module):
+    """The reconstruction x -> G(E(x)) of a model that learns both maps (BiGAN, ALI, VAE,
+    VAE-GAN, adversarial autoencoders). A stochastic encoder contributes its mean (its
+    ``mean`` method), so that a reconstruction is deterministic."""
+
+    def __init__(self, encoder: nn.Module, decoder: nn.Module):
+        super().__init__()
+        self.encoder, self.decoder = encoder, decoder
+
+    def forward(self, x: Tensor) -> Tensor:
+        mean = getattr(self.encoder, "mean", None)
+        z = mean(x) if callable(mean) else self.encoder(x)
+        return self.decoder(z)
+
+
+COMPOSITES.register("encode_decode")(EncodeDecode)

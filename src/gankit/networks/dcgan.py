@@ -142,10 +142,17 @@ class DCGANDiscriminator(nn.Module):
         """(N, C, H, W) -> (N, F): each conv layer's activations (after its nonlinearity)
         max-pooled to 4 x 4 and concatenated. A packing D sees packs of m copies of each
         image, so that every image gets its own features."""
-        h, out = pack_samples(unpack_repeat(x, self.pack), self.pack), []
-        for layer in self.features:
-            h = layer(h)
-            if isinstance(layer, nn.LeakyReLU):  # the end of one conv block
-                pooled = F.adaptive_max_pool2d(h, self.PROBE_GRID)  # (N, ch, 4, 4)
-                out.append(pooled.flatten(1))
-        return torch.cat(out, dim=1)
+        return pooled_features(self.features, pack_samples(unpack_repeat(x, self.pack), self.pack))
+
+
+def pooled_features(
+    trunk: nn.Sequential, x: Tensor, grid: int = DCGANDiscriminator.PROBE_GRID
+) -> Tensor:
+    """Radford et al. 2015, Sec. 5.1 on any conv trunk: the output of each LeakyReLU (the end
+    of a conv block) max-pooled to ``grid`` x ``grid``, flattened and concatenated."""
+    h, out = x, []
+    for layer in trunk:
+        h = layer(h)
+        if isinstance(layer, nn.LeakyReLU):
+            out.append(F.adaptive_max_pool2d(h, grid).flatten(1))
+    return torch.cat(out, dim=1)
