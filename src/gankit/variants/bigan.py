@@ -10,7 +10,8 @@ At the optimum E = G^-1 (Theorem 2), so E(x) encodes x and G(E(x)) reconstructs 
 the paper's experiments G and E minimise the "inverted" objective, D's loss with the two
 pairs' labels swapped (the non-saturating form of V; Sec. 3.4). D's tricks (instance noise on
 x, label smoothing, historical averaging) come from tricks.AdversarialTerms like any GAN's.
-Exports: the sampler G and ``apply``: E, which encodes points or images to latent codes.
+Exports: the sampler G, ``apply``: E, which encodes points or images to latent codes, and
+``reconstruct``: G(E(x)).
 """
 
 from __future__ import annotations
@@ -103,14 +104,24 @@ class BiGAN(Variant):
 
     def exports(self, cfg: Config, data: Any) -> dict[str, Export]:
         code = {"kind": "codes", "shape": [cfg.model.z_dim]}
+        data_io = {"kind": data.kind, "shape": list(data.shape)}
         return {
             "sample": sampler_export("G", self.layout(cfg, data), data),
             "apply": Export(
                 "E",
                 "map",
-                input={"kind": data.kind, "shape": list(data.shape)},
+                input=data_io,
                 output=code,
                 description="encode data to latent codes z = E(x)",
+            ),
+            "reconstruct": Export(  # x -> G(E(x)), a composite of the two trained maps
+                "reconstruct",
+                "map",
+                input=data_io,
+                output=data_io,
+                composite="encode_decode",
+                parts={"encoder": "E", "decoder": "G"},
+                description="reconstruct data: G(E(x)) (E's mean for a stochastic encoder)",
             ),
         }
 
