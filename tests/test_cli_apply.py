@@ -20,6 +20,7 @@ def runs(tmp_path_factory):
         ("cyclegan-ring-grid", TINY_TOY, "cyc"),
         ("infogan-digits", tiny_info, "info"),
         ("toy-ring", TINY_TOY, "toy"),
+        ("dcgan-digits", TINY_DCGAN, "dcgan"),
     ):
         args = ["train", preset, "--out", root / name, "--steps", 4, *sets(sets_)]
         from gankit.cli import main
@@ -128,3 +129,83 @@ def test_metrics_during_training_need_a_sampler(tmp_path, capsys):
     )  # fmt: skip
     assert_one_line_error(code, err, "eval.metrics needs a generator", "cyclegan")
     assert not (tmp_path / "r" / "config.json").exists()  # nothing half-made is left
+
+
+def test_reconstruct_is_the_reconstruct_export(runs, tmp_path, capsys):
+    import torch
+
+    points = np.random.default_rng(2).normal(size=(7, 2)).astype(np.float32)
+    np.save(tmp_path / "p.npy", points)
+    code, out, _ = run_cli(
+        capsys, "apply", runs / "bigan", "--input", tmp_path / "p.npy", "--out",
+        tmp_path / "r.npy", "--reconstruct",
+    )  # fmt: skip
+    assert code == 0 and "wrote 7" in out
+    got = np.load(tmp_path / "r.npy")
+    want = load_model(runs / "bigan", export="reconstruct")(torch.from_numpy(points)).numpy()
+    assert got.shape == (7, 2) and np.array_equal(got, want)
+    # G(E(x)) itself: the encoder's codes decoded by the sampler's network
+    codes = load_model(runs / "bigan")(torch.from_numpy(points))
+    from gankit.runs import load_generator
+
+    assert np.allclose(got, load_generator(runs / "bigan").generate(codes).numpy(), atol=1e-6)
+
+
+def test_reconstruct_on_a_run_without_it_is_one_line(runs, tmp_path, capsys):
+    np.save(tmp_path / "p.npy", np.zeros((3, 2), np.float32))
+    code, _, err = run_cli(
+        capsys, "apply", runs / "toy", "--input", tmp_path / "p.npy", "--out",
+        tmp_path / "r.npy", "--reconstruct",
+    )  # fmt: skip
+    assert_one_line_error(code, err, "cannot reconstruct", "it offers: nothing", "bigan")
+    from gankit.applying import reconstructing_variants
+
+    assert {"bigan", "ali"} <= set(reconstructing_variants())
+    assert "dcgan" not in reconstructing_variants()
+    assert not (tmp_path / "r.npy").exists()
+
+
+def test_reconstruct_and_export_together_is_one_line(runs, tmp_path, capsys):
+    np.save(tmp_path / "p.npy", np.zeros((3, 2), np.float32))
+    code, _, err = run_cli(
+        capsys, "apply", runs / "bigan", "--input", tmp_path / "p.npy", "--out",
+        tmp_path / "r.npy", "--reconstruct", "--export", "apply",
+    )  # fmt: skip
+    assert_one_line_error(code, err, "--reconstruct is short for --export reconstruct")
+    assert not (tmp_path / "r.npy").exists()
+
+
+def test_a_folder_of_wrong_sized_images_is_one_line(runs, tmp_path, capsys):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    for i in range(3):
+        Image.fromarray(np.zeros((9, 9), np.uint8)).save(folder / f"{i}.png")
+    code, _, err = run_cli(
+        capsys, "apply", runs / "info", "--export", "codes", "--input", folder,
+        "--out", tmp_path / "codes.npy",
+    )  # fmt: skip
+    assert_one_line_error(
+        code, err, "none of the 3 images", "0.png is 9x9; this model takes 16x16",
+        "Resize them first", "2 more like it",
+    )  # fmt: skip
+    assert not (tmp_path / "codes.npy").exists()
+
+
+def test_dcgan_exports_its_discriminator_logit(runs, tmp_path, capsys):
+    import torch
+
+    from gankit.runs import load_network
+
+    images = np.random.default_rng(3).integers(0, 256, (5, 1, 8, 8), dtype=np.uint8)
+    np.save(tmp_path / "x.npy", images)
+    code, _, _ = run_cli(
+        capsys, "apply", runs / "dcgan", "--export", "discriminator", "--input",
+        tmp_path / "x.npy", "--out", tmp_path / "logits.npy",
+    )  # fmt: skip
+    assert code == 0
+    logits = np.load(tmp_path / "logits.npy")
+    assert logits.shape == (5,) and logits.dtype == np.float32  # one scalar logit per image
+    D = load_network(runs / "dcgan", "D")  # the trained D, not an EMA copy
+    x = torch.from_numpy(images).float() / 127.5 - 1
+    with torch.no_grad():
+        assert np.allclose(logits, D(x).numpy(), atol=1e-6)

@@ -8,6 +8,10 @@ a single bad input file writes nothing.
 
 Outputs are of the same kind as the input: a ``.npy`` (images uint8 (N, C, H, W); vectors
 and latent codes float32 (N, d)), one image file, or a folder of PNGs named like the inputs.
+
+``export="reconstruct"`` (``gankit apply --reconstruct``) runs x -> G(E(x)) of the runs that
+learn an encoder (BiGAN / ALI: Donahue et al. 2016, Sec. 3; Dumoulin et al. 2016); a run
+without it is refused with one line naming what it offers and which variants reconstruct.
 """
 
 from __future__ import annotations
@@ -22,7 +26,10 @@ import torch
 from gankit.data.folder import IMAGE_SUFFIXES, images_under, open_image, unreadable
 from gankit.data.images import from_unit_range, to_unit_range
 from gankit.errors import DataError, RunError
-from gankit.runs import Model, atomic_write_bytes, load_model
+from gankit.exports import describe as describe_exports
+from gankit.runs import Model, atomic_write_bytes, load_model, run_exports
+
+RECONSTRUCT_EXPORT = "reconstruct"  # x -> G(E(x)), declared by variants that learn an encoder
 
 
 def _read_npy(path: Path) -> np.ndarray:
@@ -105,6 +112,8 @@ def apply(
 ) -> dict:
     """Run the run's ``export`` model on ``input`` into ``out``; returns a summary
     ({"written": N, "skipped": [...], "out": path})."""
+    if export == RECONSTRUCT_EXPORT:
+        check_reconstructs(run_dir)
     model = load_model(run_dir, export=export, ema=ema)
     src, dst = Path(input), Path(out)
     if not src.exists():
@@ -136,16 +145,21 @@ def _apply_folder(model: Model, src: Path, dst: Path, image_out: bool) -> dict:
     if not files:
         raise DataError(f"no PNG/JPEG images in {src}.")
     shape = model.export.input.get("shape", [])
-    good, arrays, skipped = [], [], []
+    good, arrays, skipped, reasons = [], [], [], []
     for path in files:  # a bad file is named and skipped; the rest is processed
         try:
             arrays.append(_read_image(path, shape))
             good.append(path)
         except DataError as exc:
-            print(f"gankit: skipped: {exc}", file=sys.stderr)
+            reasons.append(str(exc))
             skipped.append(str(path))
-    if not arrays:
-        raise DataError(f"none of the {len(files)} images in {src} could be used.")
+    if not arrays:  # one line, not one per file: the first reason says what to fix
+        more = f" (and {len(reasons) - 1} more like it)" if len(reasons) > 1 else ""
+        raise DataError(
+            f"none of the {len(files)} images in {src} could be used: {reasons[0]}{more}"
+        )
+    for reason in reasons:
+        print(f"gankit: skipped: {reason}", file=sys.stderr)
     y = _from_model_output(model(_to_model_input(np.stack(arrays), model, str(src))), model)
     if image_out and dst.suffix.lower() != ".npy":
         for path, image in zip(good, y):
@@ -155,3 +169,46 @@ def _apply_folder(model: Model, src: Path, dst: Path, image_out: bool) -> dict:
             raise RunError(f"--out {dst}: this model writes vectors; use FILE.npy.")
         _write_npy(dst, y)  # rows in the sorted order of the input files
     return {"written": len(y), "skipped": skipped, "out": str(dst)}
+
+
+def reconstructing_variants() -> list[str]:
+    """The variants whose runs export ``reconstruct``, asked of each variant's own
+    ``exports`` on its first preset (a new variant file is counted without an edit here)."""
+    from types import SimpleNamespace
+
+    from gankit.presets import PRESETS, preset_config
+    from gankit.variants import VARIANTS
+
+    firsts: dict[str, str] = {}
+    for name, p in PRESETS.items():
+        firsts.setdefault(str(p.overrides.get("train.variant", "gan")), name)
+    found = []
+    for variant in VARIANTS.names():
+        if variant not in firsts:
+            continue
+        try:
+            cfg = preset_config(firsts[variant])
+            v = VARIANTS.get(variant)()
+            for kind, shape in (("image", (1, 16, 16)), ("vector", (2,))):
+                data = SimpleNamespace(
+                    kind=kind, shape=shape, name=cfg.data.name, num_classes=10,
+                    class_names=[str(i) for i in range(10)],
+                )  # fmt: skip
+                if RECONSTRUCT_EXPORT in v.exports(cfg, data):
+                    found.append(variant)
+                    break
+        except Exception:  # noqa: BLE001 - a variant that cannot describe itself this way
+            continue
+    return found
+
+
+def check_reconstructs(run_dir: str | os.PathLike) -> None:
+    """One clear line when the run has no ``reconstruct`` export."""
+    exports = run_exports(run_dir)
+    if RECONSTRUCT_EXPORT in exports:
+        return
+    able = ", ".join(reconstructing_variants()) or "none installed"
+    raise RunError(
+        f"{run_dir} cannot reconstruct (no x -> G(E(x)) model); it offers: "
+        f"{describe_exports(exports)}. Variants whose runs reconstruct: {able}."
+    )

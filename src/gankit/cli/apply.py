@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import argparse
 
-from gankit.applying import apply
+from gankit.applying import RECONSTRUCT_EXPORT, apply
+from gankit.errors import ConfigError
 
 
 def _cmd_apply(args: argparse.Namespace) -> None:
-    done = apply(args.run, args.input, args.out, export=args.export, ema=not args.no_ema)
+    if args.reconstruct and args.export is not None:
+        raise ConfigError(
+            f"--reconstruct is short for --export {RECONSTRUCT_EXPORT}; give one of the two, "
+            "not both."
+        )
+    export = RECONSTRUCT_EXPORT if args.reconstruct else args.export or "apply"
+    done = apply(args.run, args.input, args.out, export=export, ema=not args.no_ema)
     skipped = f"; skipped {len(done['skipped'])} unreadable file(s)" if done["skipped"] else ""
     print(f"wrote {done['written']} output(s) to {done['out']}{skipped}")
 
@@ -22,7 +29,15 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--input", required=True, help="FILE.npy, an image file or a folder")
     p.add_argument("--out", required=True, help="FILE.npy, FILE.png or a folder")
     p.add_argument(
-        "--export", default="apply", help="which of the run's models (`gankit list` names them)"
+        "--export",
+        default=None,
+        help="which of the run's models (default apply; `gankit list` names them)",
+    )
+    p.add_argument(
+        "--reconstruct",
+        action="store_true",
+        help=f"reconstruct the inputs, x -> G(E(x)): short for --export {RECONSTRUCT_EXPORT} "
+        "(runs that learn an encoder: bigan, ali, ...)",
     )
     p.add_argument("--no-ema", action="store_true", help="use the raw weights, not their EMA")
     p.set_defaults(func=_cmd_apply)

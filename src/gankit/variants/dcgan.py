@@ -23,7 +23,10 @@ from gankit.variants.gan import GAN
 @VARIANTS.register("dcgan")
 class DCGAN(GAN):
     name = "dcgan"
-    applies = "write D's features of images (--export features; see `gankit probe`)"
+    applies = (
+        "write D's features of images (--export features; see `gankit probe`) or its "
+        "real-vs-fake logit (--export discriminator; see `gankit probe --detect`)"
+    )
 
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
         if data.kind != "image":
@@ -55,8 +58,11 @@ class DCGAN(GAN):
         return {"G": G, "D": D}
 
     def exports(self, cfg: Config, data: Any) -> dict[str, Export]:
-        """G as the sampler, and D's features for the linear probe of Sec. 5.1
-        (`gankit probe`): each conv layer max-pooled to 4 x 4 and concatenated."""
+        """G as the sampler; D's features for the linear probe of Sec. 5.1 (`gankit probe`):
+        each conv layer max-pooled to 4 x 4 and concatenated; and D itself, one logit per
+        image, as a fake detector (`gankit probe --detect`; lecture 004: "the Discriminator
+        can be used to detect fake images"). A packing D (PacGAN) judges packs of m images,
+        not one, so it exports no per-image discriminator."""
         if data.kind != "image":  # build refuses such data; nothing to describe
             return super().exports(cfg, data)
         channels, size, _ = data.shape
@@ -73,4 +79,15 @@ class DCGAN(GAN):
             call="probe_features",
             description="D's conv features, each layer max-pooled to 4x4 (Radford et al. Sec. 5.1)",
         )
-        return {**super().exports(cfg, data), "features": features}
+        out = {**super().exports(cfg, data), "features": features}
+        if cfg.tricks.pack == 1:
+            out["discriminator"] = Export(
+                "D",
+                "map",
+                input={"kind": "image", "shape": list(data.shape)},
+                # D(x) is one logit per image: (N, C, H, W) -> (N,), a scalar each
+                output={"kind": "vector", "shape": []},
+                ema=False,
+                description="D's logit per image: high for real, low for fake",
+            )
+        return out
