@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gankit.config import Config, apply_overrides, validate
-from gankit.errors import GankitError, RunError
+from gankit.errors import RunError
 from gankit.presets import preset_config
 from gankit.runs import RunDir, atomic_write_bytes, load_generator
 
@@ -60,8 +60,8 @@ def train(
     run = RunDir.create(out, cfg) if main else RunDir(out)
     try:
         trainer = _trainer(cfg, run)
-    except GankitError:
-        if main:  # nothing was trained: leave no half-made run behind to block the retry
+    except BaseException:  # a refusal, a torch error, Ctrl-C: nothing was trained yet
+        if main:  # so leave no half-made run behind to block the retry
             run.discard_unstarted(existed)
         raise
     if epochs is not None:
@@ -73,11 +73,24 @@ def train(
 
 
 def resume(
-    run_dir: str | os.PathLike, steps: int | None = None, progress: bool | None = None
+    run_dir: str | os.PathLike,
+    steps: int | None = None,
+    progress: bool | None = None,
+    overrides: list[str] | dict[str, Any] | None = None,
 ) -> RunDir:
-    """Continue a run from its newest checkpoint to ``steps`` in total (default: its target)."""
+    """Continue a run from its newest checkpoint to ``steps`` in total (default: its target).
+
+    ``overrides`` may change the keys that a run can change midway (:data:`RESUME_KEYS`:
+    learning rates, device, logging, evaluation, NaN handling); they are written to
+    config.json, so that later resumes keep them. A run stopped before its first checkpoint
+    (diverged at step 1, say) starts again from step 0 with them."""
     run = RunDir.open(run_dir)
     cfg = run.config()
+    if overrides:
+        _check_resume_keys(overrides)
+        apply_overrides(cfg, overrides)
+        if env_is_main():
+            atomic_write_bytes(run.config_path, cfg.to_json().encode())
     if progress is not None:
         cfg.log.progress = progress
     trainer = _trainer(cfg, run)
@@ -100,6 +113,45 @@ def resume(
         )
     trainer.train(cfg.train.steps)
     return run
+
+
+# What may change when a run is continued: the optimiser's rates (a diverged run), where it
+# runs, what it logs and evaluates, how NaNs are handled. Everything else defines the model
+# or its data stream, and changing it midway would make the checkpoint a different run.
+RESUME_KEYS = (
+    "train.lr_g",
+    "train.lr_d",
+    "train.device",
+    "train.compile",
+    "train.nan_policy",
+    "train.nan_check",
+    "train.rollback_lr_factor",
+    "train.max_rollbacks",
+    "log.",
+    "eval.",
+    "diagnose.",
+)
+
+
+def _check_resume_keys(overrides: list[str] | dict[str, Any]) -> None:
+    keys = (
+        overrides.keys() if isinstance(overrides, dict) else [o.split("=", 1)[0] for o in overrides]
+    )
+    for key in keys:
+        if not any(key == k or (k.endswith(".") and key.startswith(k)) for k in RESUME_KEYS):
+            raise RunError(
+                f"--set {key} cannot change when a run is resumed (it defines the model or its "
+                "data); resume can change: "
+                + ", ".join(k + "*" if k.endswith(".") else k for k in RESUME_KEYS)
+                + ". "
+                "Start a new run with `gankit train ... --set` for the rest."
+            )
+
+
+def env_is_main() -> bool:
+    from gankit.training.distributed import env_info
+
+    return env_info().is_main
 
 
 def sample(

@@ -16,6 +16,7 @@ from __future__ import annotations
 import dataclasses
 import difflib
 import json
+import math
 import types
 import typing
 from dataclasses import dataclass, field
@@ -403,6 +404,7 @@ def validate(cfg: Config) -> None:
     for key, value in positive.items():
         if value < 1:
             raise ConfigError(f"{key}={value} must be at least 1.")
+    _validate_ranges(cfg)
     if not 0.0 <= cfg.train.ema < 1.0:
         raise ConfigError(f"train.ema={cfg.train.ema} must be in [0, 1); 0.999 is typical.")
     if cfg.log.sample_every < 0:
@@ -412,6 +414,38 @@ def validate(cfg: Config) -> None:
     _validate_nan_policy(cfg)
     _validate_tricks(cfg)
     _validate_options(cfg)
+
+
+def _validate_ranges(cfg: Config) -> None:
+    """Values of the right type that no optimiser, network or loader accepts: refused here,
+    before a run directory is written, with one line each."""
+    t, m, e, d = cfg.train, cfg.model, cfg.eval, cfg.data
+    for key, value in (("train.lr_g", t.lr_g), ("train.lr_d", t.lr_d)):
+        if not math.isfinite(value) or value <= 0:
+            raise ConfigError(f"{key}={value} must be a positive number; 2e-4 is typical.")
+    for key, value in (("train.beta1", t.beta1), ("train.beta2", t.beta2)):
+        if not 0.0 <= value < 1.0:
+            raise ConfigError(f"{key}={value} must be in [0, 1); Adam's (0.5, 0.999) is typical.")
+    if t.precision not in ("fp32", "bf16", "fp16"):
+        raise ConfigError(f"train.precision={t.precision!r}; valid: fp32, bf16, fp16.")
+    at_least_one = {
+        "model.hidden": m.hidden,
+        "model.layers": m.layers,
+        "model.g_channels": m.g_channels,
+        "model.d_channels": m.d_channels,
+        "eval.n": e.n,
+    }
+    for key, value in at_least_one.items():
+        if value < 1:
+            raise ConfigError(f"{key}={value} must be at least 1.")
+    if e.every < 0:
+        raise ConfigError(f"eval.every={e.every} must be >= 0 (0 = at the end of training).")
+    if not math.isfinite(m.prior_df) or m.prior_df <= 0:
+        raise ConfigError(f"model.prior_df={m.prior_df} must be positive; 3 is typical.")
+    if d.image_size is not None and d.image_size < 1:
+        raise ConfigError(f"data.image_size={d.image_size} must be at least 1 (or none).")
+    if d.channels not in (None, 1, 3):
+        raise ConfigError(f"data.channels={d.channels} must be 1, 3 or none (the native count).")
 
 
 def _validate_options(cfg: Config) -> None:

@@ -276,7 +276,11 @@ class RunDir:
         """
         candidates = [Path(path)] if path else list(reversed(self.checkpoint_paths()))
         if not candidates:
-            raise RunError(f"{self.path} has no checkpoint yet; train it with `gankit train`.")
+            raise RunError(
+                f"{self.path} has no checkpoint yet: it is still before its first one (every "
+                "log.checkpoint_every steps) or stopped before it; wait, or continue it with "
+                f"`gankit resume {self.path}`."
+            )
         errors = []
         for p in candidates:
             try:

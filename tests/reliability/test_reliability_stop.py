@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -39,6 +40,9 @@ def _check_stopped(run, out: str, signame: str) -> int:
     step = int(last.split(" at step ")[1].split(";")[0])
     assert newest_step(run) == step
     assert read_checkpoint(RunDir(run).checkpoint_paths()[-1]).step == step
+    # the dashboard reads the graceful stop from status.json, not from the run going idle
+    status = json.loads(RunDir(run).status_path.read_text())
+    assert status["status"] == "stopped" and f"at step {step}" in status["reason"], status
     return step
 
 

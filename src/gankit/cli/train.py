@@ -23,7 +23,9 @@ def _cmd_train(args: argparse.Namespace) -> None:
 
 
 def _cmd_resume(args: argparse.Namespace) -> None:
-    run = api.resume(args.run, steps=args.steps, progress=False if args.quiet else None)
+    run = api.resume(
+        args.run, steps=args.steps, progress=False if args.quiet else None, overrides=args.set
+    )
     _report(run.path)
 
 
@@ -66,5 +68,13 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("resume", help="continue a run from its newest checkpoint")
     p.add_argument("run")
     p.add_argument("--steps", type=int, help="train to this many steps in total")
+    p.add_argument(
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="change a key that may change midway (learning rates, device, log.*, eval.*, "
+        "diagnose.*, NaN handling), e.g. --set train.lr_d=1e-4 (repeatable)",
+    )
     p.add_argument("--quiet", action="store_true")
     p.set_defaults(func=_cmd_resume)

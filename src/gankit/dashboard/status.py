@@ -2,8 +2,9 @@
 
 The rule, in order (documented in docs/dashboard.md):
 
-1. ``status.json`` (``{"status": "running" | "finished" | "failed", "reason": ...}``) wins when
-   present and valid: a trainer that writes one knows best.
+1. ``status.json`` (``{"status": "finished" | "failed" | "stopped", "reason": ...}``) wins
+   when present and valid: a trainer that writes one knows best. ``stopped`` is a graceful
+   stop on SIGINT / SIGTERM after a checkpoint: resumable, not failed.
 2. **failed** when a stats or metrics record holds a non-finite value, or ``diagnosis.json``
    has a finding of kind ``"nan"``.
 3. **finished** when a checkpoint exists at the target step ``train.steps`` of config.json or
@@ -19,7 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-STATUSES = ("running", "finished", "failed")
+STATUSES = ("running", "finished", "failed", "stopped")
 IDLE_SECONDS = 120.0  # quiet for this long without reaching the target step: stopped
 IDLE_RECORDS = 5  # ... or for this many expected stats intervals, if that is longer
 

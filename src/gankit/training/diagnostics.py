@@ -66,9 +66,9 @@ REMEDIES = {
         "(train.lr_d=4e-4 train.lr_g=1e-4)"
     ),
     "nan": (
-        "a loss or gradient became non-finite: lower train.lr_d / train.lr_g, check the data's "
-        "scaling, or add tricks.spectral_norm=true; `gankit resume` restarts from the last good "
-        "checkpoint"
+        "a loss or gradient became non-finite: `gankit resume RUN --set train.lr_d=...` "
+        "(and/or train.lr_g) continues from the last good checkpoint (or step 0) at a lower "
+        "rate; also check the data's scaling, or train anew with tricks.spectral_norm=true"
     ),
 }
 

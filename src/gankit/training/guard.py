@@ -182,13 +182,15 @@ def recover(trainer: Trainer, exc: NonFiniteUpdate) -> None:
     kept = f"the newest checkpoint ({_newest_step(trainer)}) is kept"
     if t.nan_policy != "rollback":
         raise TrainingError(
-            f"{exc}; training stopped before the optimizer step and {kept}. Lower train.lr_d / "
-            "train.lr_g, check the data, or set train.nan_policy=rollback."
+            f"{exc}; training stopped before the optimizer step and {kept}. Continue with "
+            f"`gankit resume {trainer.run.path} --set train.lr_d=...` (and/or train.lr_g) at a "
+            "lower rate, check the data, or add --set train.nan_policy=rollback."
         ) from None
     if trainer.rollbacks >= t.max_rollbacks:
         raise TrainingError(
             f"{exc}, after {trainer.rollbacks} rollbacks (train.max_rollbacks); training stopped "
-            f"and {kept}. Lower train.lr_d / train.lr_g or check the data."
+            f"and {kept}. Continue with `gankit resume {trainer.run.path} --set "
+            "train.lr_d=...` (and/or train.lr_g) at a lower rate, or check the data."
         ) from None
     # Multiply the rates in use now, not the checkpoint's: after an earlier rollback to the
     # same checkpoint those would be the old rates, and the same divergence would replay.

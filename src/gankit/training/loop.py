@@ -44,9 +44,23 @@ _STATE_ERRORS = (RuntimeError, KeyError, ValueError, TypeError, IndexError, Over
 
 
 def resolve_device(name: str) -> torch.device:
+    """train.device as a torch.device; one clear line for a device this machine lacks."""
     if name == "auto":
         return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    return torch.device(name)
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError):
+        raise ConfigError(
+            f"train.device={name!r} is not a device; use auto, cpu, cuda or cuda:N."
+        ) from None
+    if device.type == "cuda":
+        count = torch.cuda.device_count() if torch.cuda.is_available() else 0
+        if count == 0 or (device.index or 0) >= count:
+            have = f"{count} CUDA device(s)" if count else "no CUDA device (or a CPU-only torch)"
+            raise ConfigError(
+                f"train.device={name} but this machine has {have}; set train.device=cpu or auto."
+            )
+    return device
 
 
 def load_run_data(cfg: Config) -> Dataset:
@@ -520,6 +534,9 @@ class Trainer:
                     raise guard.TrainingStopped(
                         self.step, self.run.path, stop.signum or signal.SIGTERM
                     )
+        except guard.TrainingStopped as exc:  # a checkpoint was written: resumable, not failed
+            self._declare("stopped", str(exc))
+            raise
         except TrainingError as exc:
             for cb in self.callbacks:  # duck-typed callbacks may lack on_error
                 if hasattr(cb, "on_error"):
