@@ -1,0 +1,236 @@
+"""Adversarial autoencoders on Fashion-MNIST (Makhzani et al. 2015, Sec. 5 and 6).
+
+    OMP_NUM_THREADS=1 python benchmarks/aae_fashion.py [--seeds 1] [--parts cluster,semi]
+
+(a) Unsupervised clustering, K = 16 (Sec. 6, Table 2): trains preset aae-cluster-fashion and
+    scores test accuracy of its clusters q(y|x), each cluster labelled from the TRAINING set
+    by two rules: ``confidence``, the paper's (the class of the training image with the
+    largest q(y=k|x)), and ``majority`` (the most frequent class among the training images
+    assigned to the cluster). Beside it, in the same run, sklearn KMeans with K = 16 fitted on
+    the raw test pixels (n_init 4, random_state = seed), its clusters labelled by the same two
+    rules: ``confidence`` = the class of the training image closest to the cluster's centre,
+    ``majority`` = majority class of the training images nearest to that centre.
+(b) Semi-supervised, 1,000 labels (Sec. 5, Table 1): trains aae-semi-fashion and scores the
+    test accuracy of q(y|x), beside the same encoder architecture trained as a plain
+    classifier on the same 1,000 labelled images alone (cross-entropy, Adam with the preset's
+    lr_g / betas / batch size, as many updates as the AAE's steps).
+
+Each trained run is timed in process CPU seconds (one torch thread). Results are cached in
+--cache, keyed by part, seed and a fingerprint of gankit's source, this script and the
+environment (as benchmarks/ali_grid.py), so a rerun retrains only after a code change.
+A markdown table is printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import platform
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from gankit import api
+from gankit.data import load_dataset
+from gankit.networks import build_network
+from gankit.nn.modes import evaluating
+from gankit.presets import preset_config
+from gankit.runs import load_model
+from gankit.variants._aae_priors import label_by_confidence, label_by_majority, labelled_subset
+
+ROOT = Path(__file__).resolve().parents[1]
+PRESETS = {"cluster": "aae-cluster-fashion", "semi": "aae-semi-fashion"}
+
+
+def code_fingerprint() -> str:
+    """sha256 of gankit's source, this script and the environment that runs them."""
+    digest = hashlib.sha256()
+    for path in [*sorted((ROOT / "src" / "gankit").rglob("*.py")), Path(__file__).resolve()]:
+        digest.update(str(path.name).encode() + path.read_bytes())
+    env = f"torch {torch.__version__} python {sys.version_info[:2]} {platform.machine()}"
+    digest.update(env.encode())
+    return digest.hexdigest()[:12]
+
+
+def train(preset: str, out: Path, seed: int, steps: int | None) -> float:
+    """Train ``preset`` into ``out``; its process CPU seconds."""
+    cpu0 = time.process_time()
+    api.train(preset, out, steps=steps, seed=seed, progress=False)
+    return time.process_time() - cpu0
+
+
+@torch.no_grad()
+def probabilities(run: Path, x: torch.Tensor) -> torch.Tensor:
+    """q(y|x) of the run's classify export, (N, K)."""
+    model = load_model(run, export="classify")
+    return torch.cat([model(c) for c in x.split(1000)])
+
+
+def cluster_part(seed: int, steps: int | None) -> dict:
+    from sklearn.cluster import KMeans
+
+    train_set, test = load_dataset("fashion-mnist"), load_dataset("fashion-mnist", split="test")
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp) / "run"
+        cpu = train(PRESETS["cluster"], run, seed, steps)
+        p_train, p_test = probabilities(run, train_set.x), probabilities(run, test.x)
+        steps_done = json.loads((run / "config.json").read_text())["train"]["steps"]
+    k = p_train.shape[1]
+    yt, ys = train_set.y, test.y
+    by_conf = label_by_confidence(p_train, yt)
+    by_major = label_by_majority(p_train.argmax(1), yt, k)
+    assign = p_test.argmax(1)
+    aae = {
+        "confidence": float((by_conf[assign] == ys).float().mean()),
+        "majority": float((by_major[assign] == ys).float().mean()),
+        "clusters_used": int(assign.unique().numel()),
+    }
+    cpu0 = time.process_time()
+    flat_test, flat_train = test.x.flatten(1).numpy(), train_set.x.flatten(1).numpy()
+    km = KMeans(k, n_init=4, random_state=seed).fit(flat_test)
+    near_train = km.predict(flat_train)  # each training image's nearest centre
+    centres = torch.from_numpy(km.cluster_centers_).float()
+    closest = torch.cdist(centres, torch.from_numpy(flat_train)).argmin(1)  # (K,)
+    km_conf, km_major = yt[closest], label_by_majority(torch.from_numpy(near_train).long(), yt, k)
+    km_assign = torch.from_numpy(km.labels_).long()
+    kmeans = {
+        "confidence": float((km_conf[km_assign] == ys).float().mean()),
+        "majority": float((km_major[km_assign] == ys).float().mean()),
+        "cpu_seconds": time.process_time() - cpu0,
+    }
+    return {"aae": aae, "kmeans": kmeans, "cpu_seconds": cpu, "steps": steps_done, "k": k}
+
+
+def plain_classifier(seed: int, steps: int) -> tuple[float, float]:
+    """aae-semi-fashion's encoder trained by cross-entropy on its 1,000 labels alone:
+    (test accuracy, CPU seconds)."""
+    cfg = preset_config(PRESETS["semi"], {"train.seed": seed})
+    train_set, test = load_dataset("fashion-mnist"), load_dataset("fashion-mnist", split="test")
+    idx = labelled_subset(train_set.y, cfg.options.labels, seed)  # the AAE's subset
+    lab_x, lab_y = train_set.x[idx], train_set.y[idx]
+    cpu0 = time.process_time()
+    torch.manual_seed(seed)
+    m, t = cfg.model, cfg.train
+    net = build_network(
+        "aae_encoder",
+        in_shape=list(train_set.shape),
+        z_dim=m.z_dim,
+        clusters=cfg.options.clusters,
+        hidden=m.hidden,
+        layers=m.layers,
+    )
+    opt = torch.optim.Adam(net.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
+    gen = torch.Generator().manual_seed(seed)
+    for _ in range(steps):
+        pick = torch.randint(len(lab_y), (t.batch_size,), generator=gen)
+        loss = F.cross_entropy(net.heads(lab_x[pick])[0], lab_y[pick])
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+    with torch.no_grad(), evaluating(net):
+        pred = torch.cat([net.classify(c) for c in test.x.split(1000)]).argmax(1)
+    return float((pred == test.y).float().mean()), time.process_time() - cpu0
+
+
+def semi_part(seed: int, steps: int | None) -> dict:
+    test = load_dataset("fashion-mnist", split="test")
+    with tempfile.TemporaryDirectory() as tmp:
+        run = Path(tmp) / "run"
+        cpu = train(PRESETS["semi"], run, seed, steps)
+        acc = float((probabilities(run, test.x).argmax(1) == test.y).float().mean())
+        steps_done = json.loads((run / "config.json").read_text())["train"]["steps"]
+    base_acc, base_cpu = plain_classifier(seed, steps_done)
+    return {
+        "aae": acc,
+        "cpu_seconds": cpu,
+        "steps": steps_done,
+        "plain": base_acc,
+        "plain_cpu_seconds": base_cpu,
+    }
+
+
+PARTS = {"cluster": cluster_part, "semi": semi_part}
+
+
+def pct(values: list[float]) -> str:
+    a = 100 * np.asarray(values)
+    return f"{a.mean():.1f}" + (f" ± {a.std():.1f}" if len(a) > 1 else "")
+
+
+def table(results: dict, parts: list[str], seeds: list[int]) -> str:
+    lines = [
+        "| setting | method | label rule | test accuracy % | CPU min / run | seeds |",
+        "|---|---|---|---|---|---|",
+    ]
+    if "cluster" in parts:
+        rs = [results[f"cluster/{s}"] for s in seeds]
+        k, steps = rs[0]["k"], rs[0]["steps"]
+        cpu = np.mean([r["cpu_seconds"] for r in rs]) / 60
+        km_cpu = np.mean([r["kmeans"]["cpu_seconds"] for r in rs]) / 60
+        for rule in ("confidence", "majority"):
+            lines.append(
+                f"| clustering, K = {k} | AAE (aae-cluster-fashion, {steps} steps) | {rule} "
+                f"| {pct([r['aae'][rule] for r in rs])} | {cpu:.1f} | {len(rs)} |"
+            )
+        for rule in ("confidence", "majority"):
+            lines.append(
+                f"| clustering, K = {k} | k-means on test pixels | {rule} "
+                f"| {pct([r['kmeans'][rule] for r in rs])} | {km_cpu:.1f} | {len(rs)} |"
+            )
+    if "semi" in parts:
+        rs = [results[f"semi/{s}"] for s in seeds]
+        steps = rs[0]["steps"]
+        cpu = np.mean([r["cpu_seconds"] for r in rs]) / 60
+        plain_cpu = np.mean([r["plain_cpu_seconds"] for r in rs]) / 60
+        lines.append(
+            f"| 1,000 labels | semi-supervised AAE (aae-semi-fashion, {steps} steps) | - "
+            f"| {pct([r['aae'] for r in rs])} | {cpu:.1f} | {len(rs)} |"
+        )
+        lines.append(
+            f"| 1,000 labels | same encoder, classifier on the labels alone ({steps} updates) "
+            f"| - | {pct([r['plain'] for r in rs])} | {plain_cpu:.1f} | {len(rs)} |"
+        )
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--parts", default="cluster,semi", help="comma list of " + ", ".join(PARTS))
+    p.add_argument("--seeds", type=int, default=1)
+    p.add_argument("--steps", type=int, help="training steps (default: each preset's)")
+    p.add_argument("--cache", default=str(ROOT / "benchmarks" / "results" / "aae_fashion.json"))
+    args = p.parse_args(argv)
+    parts = [c for c in args.parts.split(",") if c]
+    if args.seeds < 1 or any(c not in PARTS for c in parts):
+        print(f"--seeds >= 1 and --parts from {', '.join(PARTS)}", file=sys.stderr)
+        return 2
+    torch.set_num_threads(1)
+    cache = Path(args.cache)
+    stored: dict = json.loads(cache.read_text()) if cache.exists() else {}
+    fp = f"{code_fingerprint()}/steps={args.steps}"
+    results = stored.get(fp, {})
+    seeds = list(range(args.seeds))
+    for part in parts:
+        for seed in seeds:
+            key = f"{part}/{seed}"
+            if key in results:
+                continue
+            print(f"{key}: training ...", file=sys.stderr, flush=True)
+            results[key] = PARTS[part](seed, args.steps)
+            print(f"{key}: {json.dumps(results[key])}", file=sys.stderr, flush=True)
+            stored[fp] = results
+            cache.parent.mkdir(parents=True, exist_ok=True)
+            cache.write_text(json.dumps(stored, indent=1, sort_keys=True))
+    print(f"\nFashion-MNIST, seeds {seeds}, code {fp}\n")
+    print(table(results, parts, seeds))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
