@@ -14,6 +14,7 @@ to docs/images/optimal_d_1d.png and docs/images/optimal_d_2d.png.
 
 from __future__ import annotations
 
+import argparse
 import sys
 import time
 from pathlib import Path
@@ -33,7 +34,16 @@ from gankit.training.optimal_d import (
 IMAGES = Path(__file__).resolve().parents[1] / "docs" / "images"
 
 
-def main() -> int:
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument(
+        "--images",
+        type=Path,
+        default=IMAGES,
+        help="folder for the two pictures (default: docs/images, the ones the docs show)",
+    )
+    args = parser.parse_args(argv)
+    args.images.mkdir(parents=True, exist_ok=True)
     torch.set_num_threads(1)
     cases = [
         (
@@ -42,7 +52,7 @@ def main() -> int:
             FrozenGaussianGenerator([1.5], 0.7),
             line_grid(-5.0, 5.0),
             {"steps": 2000, "hidden": 64, "layers": 2},
-            IMAGES / "optimal_d_1d.png",
+            args.images / "optimal_d_1d.png",
         ),
         (
             "2-D: ring of 8 N(., 0.15^2) vs frozen G = N(0, 0.8^2 I)",
@@ -50,7 +60,7 @@ def main() -> int:
             FrozenGaussianGenerator([0.0, 0.0], 0.8),
             square_grid(-2.0, 2.0),
             {"steps": 3000, "hidden": 128, "layers": 3},
-            IMAGES / "optimal_d_2d.png",
+            args.images / "optimal_d_2d.png",
         ),
     ]
     for title, p_data, G, grid, opts, out in cases:

@@ -85,3 +85,19 @@ def test_resume_refuses_keys_that_define_the_model(capsys, tmp_path):
     )
     assert code == 0, err
     assert RunDir(run).config().log.stats_every == 2
+
+
+def test_relative_data_root_is_stored_absolute(capsys, tmp_path, monkeypatch):
+    import numpy as np
+
+    monkeypatch.chdir(tmp_path)
+    np.save(tmp_path / "points.npy", np.random.default_rng(0).normal(size=(256, 2)))
+    code, _, err = run_cli(
+        capsys, "train", "toy-ring", "--out", "R", "--steps", 4, "--quiet", *sets(TINY_TOY),
+        "--set", "data.name=array", "--set", "data.root=points.npy",
+    )  # fmt: skip
+    assert code == 0, err
+    assert RunDir(tmp_path / "R").config().data.root == str(tmp_path / "points.npy")
+    monkeypatch.chdir(tmp_path.parent)  # resume from elsewhere finds the data
+    code, _, err = run_cli(capsys, "resume", tmp_path / "R", "--steps", 8, "--quiet")
+    assert code == 0, err

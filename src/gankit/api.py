@@ -53,6 +53,8 @@ def train(
     if progress is not None:
         cfg.log.progress = progress
     validate(cfg)  # the direct edits above (steps, seed) get the same range checks
+    if cfg.data.root:  # stored absolute: resume and eval may run from another directory
+        cfg.data.root = str(Path(cfg.data.root).expanduser().resolve())
     from gankit.training.distributed import env_info
 
     main = env_info().is_main  # under torchrun only rank 0 writes the run directory

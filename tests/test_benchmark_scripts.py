@@ -1,0 +1,22 @@
+"""Every benchmark script answers --help without running anything (issue 19: one ignored it,
+ran for minutes and overwrote the pictures the docs show)."""
+
+from __future__ import annotations
+
+import runpy
+import sys
+from pathlib import Path
+
+import pytest
+
+SCRIPTS = sorted((Path(__file__).resolve().parents[1] / "benchmarks").glob("*.py"))
+
+
+@pytest.mark.parametrize("script", SCRIPTS, ids=lambda p: p.name)
+def test_help_exits_before_any_work(script, capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", [str(script), "--help"])
+    monkeypatch.syspath_prepend(str(script.parent))  # as `python benchmarks/x.py` would
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_path(str(script), run_name="__main__")
+    assert stop.value.code in (0, None)
+    assert "usage:" in capsys.readouterr().out
