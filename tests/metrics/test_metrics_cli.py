@@ -73,17 +73,22 @@ def test_extractor_train_list_and_eval(capsys, cache, digits_npy):
     assert "precision" not in result
 
 
-def test_eval_without_classifier_is_one_line(capsys, cache, digits_npy):
-    code, _, err = run_cli(capsys, "eval", digits_npy, "--reference", "digits:test")
-    assert_one_line_error(code, err, "gankit extractor train digits", "--train-extractor")
-
-
-def test_eval_can_train_the_missing_classifier(capsys, cache, digits_npy):
-    code, out, _ = run_cli(
-        capsys, "eval", digits_npy, "--reference", "digits", "--n", 200, "--train-extractor"
+def test_eval_without_classifier_refused_on_request_is_one_line(capsys, cache, digits_npy):
+    code, _, err = run_cli(
+        capsys, "eval", digits_npy, "--reference", "digits:test", "--no-train-extractor"
     )
+    assert_one_line_error(code, err, "gankit extractor train digits")
+    assert not clf.is_cached("digits")
+
+
+def test_eval_trains_the_missing_classifier_on_first_use(capsys, cache, digits_npy):
+    code, out, err = run_cli(capsys, "eval", digits_npy, "--reference", "digits", "--n", 200)
     assert code == 0 and json.loads(out)["classes_covered"] >= 1
+    notices = [ln for ln in err.splitlines() if ln.startswith("gankit:")]
+    assert len(notices) == 1 and "training it once" in notices[0], err
     assert clf.is_cached("digits")
+    code, _, err = run_cli(capsys, "eval", digits_npy, "--reference", "digits", "--n", 200)
+    assert code == 0 and "training it once" not in err  # cached: no second training
 
 
 @pytest.mark.parametrize(

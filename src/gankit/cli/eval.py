@@ -19,7 +19,7 @@ def _cmd_eval(args: argparse.Namespace) -> None:
         seed=args.seed,
         batch_size=args.batch_size,
         device=args.device,
-        train_extractor=args.train_extractor,
+        train_extractor=not args.no_train_extractor,
         use_cache=not args.no_cache,
     )
     print(json.dumps(result, indent=2, sort_keys=True))
@@ -109,10 +109,12 @@ def add_commands(sub) -> None:
     p.add_argument("--batch-size", type=_positive, default=250)
     p.add_argument("--device", default="cpu")
     p.add_argument(
-        "--train-extractor",
+        "--no-train-extractor",
         action="store_true",
-        help="train a missing domain classifier first (a few CPU minutes at most)",
+        help="refuse, instead of training once, when the domain classifier is not cached yet",
     )
+    # the old opt-in flag: training on first use is now the default
+    p.add_argument("--train-extractor", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--no-cache", action="store_true", help="do not read or write cached stats")
     p.set_defaults(func=_cmd_eval)
 

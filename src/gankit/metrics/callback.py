@@ -46,9 +46,10 @@ class MetricsCallback:
             )
         self.cfg, self.every, self.n = cfg, e.every, e.n
         self.seed = cfg.train.seed + SEED_OFFSET
-        # Resolved now, so a missing domain classifier stops the run before step 1.
+        # Resolved now, so a missing domain classifier stops the run before step 1 (a run
+        # does not start a second, unasked-for training; `gankit eval` prepares one itself).
         name = cfg.data.name
-        self.extractor = resolve_extractor(e.extractor, kind, name, device)
+        self.extractor = resolve_extractor(e.extractor, kind, name, device, train_missing=False)
         self._evaluator: Evaluator | None = None
         self._last_step: int | None = None
         self._truncated = False

@@ -315,8 +315,8 @@ def load_classifier(
     if not is_cached(dataset):
         raise ExtractorNotTrained(
             f"the {dataset} domain classifier is not trained yet (looked in "
-            f"{classifier_dir(dataset)}); run `gankit extractor train {dataset}` "
-            "(a few CPU minutes at most) or pass --train-extractor."
+            f"{classifier_dir(dataset)}); train it with `gankit extractor train {dataset}` "
+            "(a few CPU minutes at most)."
         )
     info = read_info(dataset)
     if info.arch_version != ARCH_VERSION:

@@ -21,6 +21,7 @@ import hashlib
 import json
 import math
 import os
+import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -36,7 +37,13 @@ from torch import Tensor, nn
 from gankit.config import Config
 from gankit.data import DATASETS, Dataset, load_dataset
 from gankit.errors import ConfigError, DataError
-from gankit.metrics.classifier import DOMAIN_DATASETS, cache_root, is_cached, train_classifier
+from gankit.metrics.classifier import (
+    DOMAIN_DATASETS,
+    cache_root,
+    classifier_dir,
+    is_cached,
+    train_classifier,
+)
 from gankit.metrics.extractors import DEFAULT_BATCH, FeatureExtractor, build_extractor
 from gankit.metrics.fid import RunningStats
 from gankit.metrics.inception_score import SPLITS as IS_SPLITS  # noqa: F401  (re-exported)
@@ -214,10 +221,14 @@ def resolve_extractor(
     kind: str,
     dataset_name: str,
     device: str | torch.device = "cpu",
-    train_missing: bool = False,
+    train_missing: bool = True,
 ) -> FeatureExtractor:
     """The extractor for ``spec``; ``"auto"`` picks raw data for vectors, the domain classifier
-    for digits / MNIST / Fashion-MNIST images, and InceptionV3 when its weights are known."""
+    for digits / MNIST / Fashion-MNIST images, and InceptionV3 when its weights are known.
+
+    A domain classifier not cached yet is trained once on first use (one notice line on
+    stderr, then a progress bar; a few CPU minutes at most), as torch-fidelity prepares its
+    weights on first use; ``train_missing=False`` refuses instead."""
     if isinstance(spec, str) and spec == "auto":
         if kind == "vector":
             spec = "raw"
@@ -233,6 +244,12 @@ def resolve_extractor(
     if isinstance(spec, str) and spec.startswith("domain:") and train_missing:
         dataset = spec.partition(":")[2]
         if dataset in DOMAIN_DATASETS and not is_cached(dataset):
+            print(
+                f"gankit: the {dataset} domain classifier is not cached yet; training it once "
+                f"into {classifier_dir(dataset)} (a few CPU minutes at most)",
+                file=sys.stderr,
+                flush=True,
+            )
             train_classifier(dataset)
     return build_extractor(spec, device)
 
@@ -454,7 +471,7 @@ def evaluate(
     seed: int = 0,
     batch_size: int = DEFAULT_BATCH,
     device: str | torch.device = "cpu",
-    train_extractor: bool = False,
+    train_extractor: bool = True,
     use_cache: bool = True,
 ) -> dict[str, Any]:
     """Score ``source`` against ``reference`` and return one flat dict (JSON-ready).
