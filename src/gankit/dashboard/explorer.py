@@ -7,6 +7,11 @@ the class label first on conditional runs, then categorical codes, then continuo
 
 Every tile of an image grid is drawn from its own seed (tile i from ``seed + i``), so that any
 two tiles can be picked as the ends of an interpolation.
+
+Runs that learn an encoder export ``reconstruct``, x -> G(E(x)) (BiGAN / ALI: Donahue et al.
+2016, Sec. 3; Dumoulin et al. 2016): the explorer shows a fixed handful of held-out real items
+(the split the run did not train on, the same items every time) beside their
+reconstructions, images in two rows, points joined to their reconstruction by a line.
 """
 
 from __future__ import annotations
@@ -24,6 +29,8 @@ from gankit.errors import GankitError
 MAX_IMAGES = 64  # tiles per grid: a request must not keep the CPU busy for long
 MAX_POINTS = 2000  # points per toy scatter
 MAX_STEPS = 16  # interpolation steps
+RECONSTRUCT = "reconstruct"  # the export x -> G(E(x))
+HELD_OUT_SEED = 0  # which held-out items are shown: fixed, so that pictures can be compared
 
 
 class ExplorerError(Exception):
@@ -35,15 +42,13 @@ class Explorer:
 
     def __init__(self) -> None:
         self._cache: dict[Path, tuple[tuple[str, int], Any]] = {}
+        self._recon: dict[Path, tuple[tuple[str, int], Any]] = {}  # (model, held-out items)
         self._lock = threading.Lock()  # one generation at a time: 2 cores are shared
 
     def generator(self, run_path: Path) -> Any:
-        from gankit.runs import RunDir, load_generator
+        from gankit.runs import load_generator
 
-        ckpts = RunDir(run_path).checkpoint_paths()
-        if not ckpts:
-            raise ExplorerError("this run has no checkpoint yet; wait for the first one")
-        key = (ckpts[-1].name, ckpts[-1].stat().st_mtime_ns)
+        key = _checkpoint_key(run_path)
         cached = self._cache.get(run_path)
         if cached and cached[0] == key:
             return cached[1]
@@ -58,9 +63,14 @@ class Explorer:
         """What the page offers: the class list and one control per code."""
         with self._lock:
             G = self.generator(run_path)
+            try:
+                reconstructs = self.reconstructor(run_path) is not None
+            except ExplorerError:
+                reconstructs = False
         layout = G.layout
         return {
             "kind": G.kind,
+            "reconstruct": reconstructs,
             "step": G.step,
             "z_dim": G.prior.z_dim,
             "num_classes": layout.num_classes or None,
@@ -137,6 +147,89 @@ class Explorer:
                 cloud.numpy(), path=x.numpy(), title=f"seed {seed_a} to seed {seed_b}"
             )
 
+    def reconstructor(self, run_path: Path) -> tuple[Any, Any, str] | None:
+        """(the run's ``reconstruct`` model, its held-out items, their split), or None when
+        the run exports no reconstruction; reloaded when a newer checkpoint appears."""
+        from gankit.runs import RunDir, load_model, run_exports
+
+        key = _checkpoint_key(run_path)
+        cached = self._recon.get(run_path)
+        if cached and cached[0] == key:
+            return cached[1]
+        try:
+            found = None
+            if RECONSTRUCT in run_exports(run_path):
+                model = load_model(run_path, RECONSTRUCT, device="cpu")
+                cfg = RunDir.open(run_path).config()
+                x, split = _held_out(cfg, list(model.export.input.get("shape", [])))
+                found = (model, x, split)
+        except GankitError as exc:
+            raise ExplorerError(str(exc)) from None
+        self._recon[run_path] = (key, found)
+        return found
+
+    def reconstruct_png(self, run_path: Path, n: int) -> bytes:
+        """``n`` fixed held-out items beside their reconstructions G(E(x)): images as two
+        rows (real above, reconstructed below), points joined to theirs by a line."""
+        import torch
+
+        with self._lock, torch.no_grad():
+            found = self.reconstructor(run_path)
+            if found is None:
+                raise ExplorerError(
+                    "this run exports no reconstruction (x -> G(E(x))); runs that learn an "
+                    "encoder (bigan, ali, ...) do"
+                )
+            model, x, split = found
+            image = model.export.input.get("kind") == "image"
+            limit = min(MAX_IMAGES // 2 if image else MAX_POINTS, len(x))
+            if not 1 <= n <= limit:
+                raise ExplorerError(f"n={n}: ask for 1 to {limit} items")
+            real = x[:n]
+            recon = model(real)
+            if image:
+                return _grid_png(torch.cat([real, recon]), ncol=n)
+            return _scatter_png(
+                real.numpy(),
+                title=f"{n} {split} points (black) and G(E(x)) (blue)",
+                pairs=recon.numpy(),
+            )
+
+
+def _checkpoint_key(run_path: Path) -> tuple[str, int]:
+    """The newest checkpoint's name and time: cached models are reloaded when it changes."""
+    from gankit.runs import RunDir
+
+    ckpts = RunDir(run_path).checkpoint_paths()
+    if not ckpts:
+        raise ExplorerError("this run has no checkpoint yet; wait for the first one")
+    return (ckpts[-1].name, ckpts[-1].stat().st_mtime_ns)
+
+
+def _held_out(cfg: Any, shape: list[int]) -> tuple[Any, str]:
+    """Up to MAX_POINTS items of the split the run did not train on (its training split where
+    the dataset has no other), in a fixed order, at the size the model takes."""
+    import torch
+
+    from gankit.data import load_dataset
+
+    sizes: dict[str, Any] = {}
+    if len(shape) == 3:
+        sizes = {"channels": int(shape[0]), "image_size": int(shape[1])}
+    d = cfg.data
+    held = "train" if d.split == "test" else "test"
+    try:
+        data = load_dataset(d.name, root=d.root, split=held, n_samples=d.n_samples, **sizes)
+    except GankitError:  # e.g. a folder of images: no held-out split
+        data, held = load_dataset(d.name, root=d.root, split=d.split, **sizes), d.split
+    if list(data.shape) != shape:
+        raise ExplorerError(
+            f"the run's data gives items of shape {list(data.shape)}; its reconstruction "
+            f"takes {shape}"
+        )
+    order = np.random.default_rng(HELD_OUT_SEED).permutation(len(data))[:MAX_POINTS]
+    return data.x[torch.as_tensor(order)], held
+
 
 def _fixed(G: Any, label: int | None, codes: dict[int, float] | None) -> dict[int, float]:
     """The codes to hold fixed, by number; refuses what this generator was not trained with."""
@@ -174,7 +267,12 @@ def _grid_png(x: Any, ncol: int) -> bytes:
     return buf.getvalue()
 
 
-def _scatter_png(points: np.ndarray, title: str, path: np.ndarray | None = None) -> bytes:
+def _scatter_png(
+    points: np.ndarray,
+    title: str,
+    path: np.ndarray | None = None,
+    pairs: np.ndarray | None = None,  # one point per point of ``points``, joined to it
+) -> bytes:
     # The object-oriented matplotlib API: pyplot's global state is not safe across threads.
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
@@ -183,8 +281,12 @@ def _scatter_png(points: np.ndarray, title: str, path: np.ndarray | None = None)
     FigureCanvasAgg(fig)
     ax = fig.add_subplot()
     ys = 1 if points.shape[1] > 1 else 0
-    colour = "lightgray" if path is not None else "red"
+    colour = "lightgray" if path is not None else "black" if pairs is not None else "red"
     ax.scatter(points[:, 0], points[:, ys], s=3, c=colour, alpha=0.6)
+    if pairs is not None:
+        for a, b in zip(points[:60], pairs[:60]):  # a few joins: more would hide the points
+            ax.plot([a[0], b[0]], [a[ys], b[ys]], "-", c="tab:blue", lw=0.5, alpha=0.6)
+        ax.scatter(pairs[:, 0], pairs[:, ys], s=3, c="tab:blue", alpha=0.6)
     if path is not None:
         ax.plot(path[:, 0], path[:, ys], "-", c="black", lw=0.8)
         ax.scatter(path[:, 0], path[:, ys], s=18, c=np.linspace(0, 1, len(path)), cmap="viridis")

@@ -12,6 +12,7 @@ Standard library only (``http.server``); one thread per request. Routes::
     GET /api/runs/ID/explore                      what the generator offers (classes, codes)
     GET /api/runs/ID/explore/samples.png?seed=S&n=N[&label=L][&code=I:V,...]
     GET /api/runs/ID/explore/interpolate.png?a=S1&b=S2&steps=K[&slerp=0|1][&label=L][&code=..]
+    GET /api/runs/ID/explore/reconstruct.png?n=N  fixed held-out items beside G(E(x))
 
 A run ID is its path below the runs directory with "/" sent as %2F. Pictures are named by
 step, never by path, and every path is resolved and checked to lie inside the runs directory.
@@ -158,6 +159,9 @@ class DashboardHandler(BaseHTTPRequestHandler):
                 label=label,
                 codes=codes,
             )
+            return self._bytes(png, CONTENT_TYPES[".png"])
+        if rest == ["explore", "reconstruct.png"]:
+            png = explorer.reconstruct_png(run.path, int(_number(q, "n", 8)))
             return self._bytes(png, CONTENT_TYPES[".png"])
         raise FileNotFoundError(f"no endpoint {'/'.join(rest)!r} for a run")
 

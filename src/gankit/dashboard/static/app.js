@@ -117,6 +117,8 @@ function selectRun(id) {
   $("stat-charts").innerHTML = "";
   $("explore-image").removeAttribute("src");
   $("interp-image").removeAttribute("src");
+  $("recon-image").removeAttribute("src");
+  $("recon-box").hidden = true;
   $("explore-error").textContent = "";
   updateHash();
   renderRunList();
@@ -317,8 +319,15 @@ async function loadExplorer() {
       label.appendChild(input);
       codes.appendChild(label);
     }
+    // Runs that learn an encoder: held-out real data beside G(E(x)).
+    $("recon-box").hidden = !info.reconstruct;
+    $("recon-hint").textContent = info.kind === "image"
+      ? "Top row: held-out real images (the same ones every time); bottom row: G(E(x))."
+      : "Held-out real points (black) joined to their reconstructions G(E(x)) (blue).";
+    $("recon-n").value = info.kind === "image" ? 8 : 300;
     drawSamples();
     interpolate();
+    if (info.reconstruct) reconstruct();
   } catch (e) {
     $("explore-error").textContent = e.message;
   }
@@ -368,6 +377,14 @@ async function interpolate() {
   q.set("steps", $("interp-steps").value || "8");
   q.set("slerp", $("interp-slerp").checked ? "1" : "0");
   await showPng($("interp-image"), `${apiRun(state.selected)}/explore/interpolate.png?${q}`);
+}
+
+async function reconstruct() {
+  const n = $("recon-n").value || "8";
+  const img = $("recon-image");
+  if (await showPng(img, `${apiRun(state.selected)}/explore/reconstruct.png?n=${enc(n)}`)) {
+    img.dataset.n = n;
+  }
 }
 
 // Tile i of the grid was drawn from seed + i: two clicks choose the interpolation's ends.
@@ -448,6 +465,7 @@ function start() {
   });
   $("explore-label").addEventListener("change", drawSamples);
   $("interp-go").addEventListener("click", interpolate);
+  $("recon-go").addEventListener("click", reconstruct);
   $("explore-image").addEventListener("click", pickTile);
   // Charts in a closed <details> have no size: draw them when it opens.
   $("stat-box").addEventListener("toggle", () => { renderCharts.drawn = null; renderCharts(); });
