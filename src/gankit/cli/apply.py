@@ -16,7 +16,9 @@ def _cmd_apply(args: argparse.Namespace) -> None:
         )
     export = RECONSTRUCT_EXPORT if args.reconstruct else args.export or "apply"
     done = apply(args.run, args.input, args.out, export=export, ema=not args.no_ema)
-    skipped = f"; skipped {len(done['skipped'])} unreadable file(s)" if done["skipped"] else ""
+    skipped = (
+        f"; skipped {len(done['skipped'])} unusable file(s), named above" if done["skipped"] else ""
+    )
     print(f"wrote {done['written']} output(s) to {done['out']}{skipped}")
 
 
