@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
+import torch
 
 from gankit.runs import RunDir
 from tests.conftest import TINY_TOY
@@ -101,3 +102,40 @@ def test_relative_data_root_is_stored_absolute(capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path.parent)  # resume from elsewhere finds the data
     code, _, err = run_cli(capsys, "resume", tmp_path / "R", "--steps", 8, "--quiet")
     assert code == 0, err
+
+
+def test_gradient_penalty_with_a_batchnorm_critic_is_refused_then_trains(capsys, tmp_path):
+    from tests.conftest import TINY_DCGAN
+
+    run = tmp_path / "R"
+    tiny = {**TINY_DCGAN, "data.image_size": 16}  # at 8x8 the DCGAN D has no hidden BatchNorm
+    args = ["train", "dcgan-digits", "--out", run, "--steps", 2, "--quiet", *sets(tiny)]
+    code, _, err = run_cli(capsys, *args, "--set", "train.loss=wgan-gp")
+    assert_one_line_error(code, err, "BatchNorm", "model.d_norm=layer")
+    assert not run.exists()
+    code, _, err = run_cli(
+        capsys, *args, "--set", "train.loss=wgan-gp", "--set", "model.d_norm=layer"
+    )
+    assert code == 0, err
+    from gankit.runs import load_network, run_networks
+
+    D = [k for k, name in run_networks(run).items() if name == "dcgan_d"]
+    net = load_network(run, D[0])
+    assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in net.modules())
+    assert any(isinstance(m, torch.nn.GroupNorm) for m in net.modules())
+
+
+def test_spectral_norm_reaches_minibatch_discrimination():
+    from gankit.networks import build_network
+    from gankit.nn.minibatch_disc import MinibatchDiscrimination
+
+    D = build_network(
+        "dcgan_d", image_size=16, channels=1, width=8, minibatch_disc=True, spectral_norm=True
+    )
+    mbd = [m for m in D.modules() if isinstance(m, MinibatchDiscrimination)]
+    assert len(mbd) == 1 and torch.nn.utils.parametrize.is_parametrized(mbd[0], "T")
+    D.train()
+    for _ in range(30):  # power iterations converge on the largest singular value
+        D(torch.randn(8, 1, 16, 16))
+    sigma = torch.linalg.matrix_norm(mbd[0].T.detach(), ord=2)
+    assert sigma.item() == pytest.approx(1.0, abs=0.05)

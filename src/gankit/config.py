@@ -51,6 +51,9 @@ class ModelConfig:
     layers: int = 3  # MLP hidden layers
     g_channels: int = 64  # DCGAN generator width (ngf in Radford et al. 2015)
     d_channels: int = 64  # DCGAN discriminator width (ndf)
+    # normalisation of a DCGAN discriminator's hidden convs: batch (Radford et al.), layer or
+    # none; a gradient penalty or R1 needs layer / none (Gulrajani et al. 2017, Sec. 4)
+    d_norm: str = "batch"
 
 
 @dataclass
@@ -444,6 +447,8 @@ def _validate_ranges(cfg: Config) -> None:
         raise ConfigError(f"model.prior_df={m.prior_df} must be positive; 3 is typical.")
     if d.image_size is not None and d.image_size < 1:
         raise ConfigError(f"data.image_size={d.image_size} must be at least 1 (or none).")
+    if m.d_norm not in ("batch", "layer", "none"):
+        raise ConfigError(f"model.d_norm={m.d_norm!r}; valid: batch, layer, none.")
     if d.channels not in (None, 1, 3):
         raise ConfigError(f"data.channels={d.channels} must be 1, 3 or none (the native count).")
 

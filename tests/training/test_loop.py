@@ -124,3 +124,34 @@ def test_epoch_grids_land_on_the_last_step_of_each_epoch(digits_cfg, tmp_path):
     names = sorted(p.name for p in tr.run.samples_dir.glob("step_*.png"))
     expected = [0, per_epoch, 2 * per_epoch, 2 * per_epoch + 3]
     assert names == [f"step_{s:08d}.png" for s in expected]
+
+
+def test_ema_generator_carries_the_live_batchnorm_statistics(digits_cfg, tmp_path):
+    # issue 19: the EMA G samples in eval mode, so its BatchNorm running statistics must be
+    # the live G's; averaging weights alone (or dropping the buffer copy) would sample with
+    # the statistics of the initial network
+    tr = make_trainer(digits_cfg(**{"train.ema": 0.9}), tmp_path)
+    for _ in range(3):
+        tr.train_step()
+    live, ema = tr.nets["G"], tr.emas["G"].module
+    stats = [n for n, _ in live.named_buffers() if n.endswith(("running_mean", "running_var"))]
+    assert stats, "the DCGAN generator has BatchNorm buffers"
+    live_b, ema_b = dict(live.named_buffers()), dict(ema.named_buffers())
+    for name in stats:
+        assert torch.equal(live_b[name], ema_b[name]), name
+    assert not torch.equal(live_b[stats[0]], torch.zeros_like(live_b[stats[0]]))
+
+
+def test_ema_with_decay_zero_samples_as_the_live_generator(digits_cfg, tmp_path):
+    # decay 0 makes the average the latest weights: its eval-mode samples are the live G's
+    from gankit.training.ema import EMA
+
+    tr = make_trainer(digits_cfg(), tmp_path)
+    avg = EMA(tr.nets["G"], decay=0.0)
+    for _ in range(3):
+        tr.train_step()
+        avg.update(tr.nets["G"])
+    z = torch.randn(16, tr.cfg.model.z_dim, generator=torch.Generator().manual_seed(0))
+    G = tr.nets["G"].eval()
+    with torch.no_grad():
+        assert torch.equal(avg.module(z), G(z))

@@ -1,6 +1,7 @@
 """Tricks inside the game: each term equals its formula on a controlled step, every trick trains
 with every loss it claims to support, and trick state survives resume exactly."""
 
+import copy
 import math
 
 import pytest
@@ -60,14 +61,46 @@ def test_instance_noise_is_added_to_both_inputs(toy_cfg, tmp_path):
     assert terms["d_adv"].item() == pytest.approx(expected.item(), rel=1e-6)
 
 
-def test_r1_and_gradient_penalty_terms(toy_cfg, tmp_path):
+def _input_gradients_by_differences(D, x: torch.Tensor, h: float = 1e-5) -> torch.Tensor:
+    """dD(x_i)/dx_i for each row by central differences in float64: an estimate independent
+    of the autograd code under test (the toy D has no BatchNorm, so rows do not interact)."""
+    D64 = copy.deepcopy(D).double()
+    x = x.double()
+    cols = []
+    with torch.no_grad():
+        for d in range(x.shape[1]):
+            step = torch.zeros_like(x)
+            step[:, d] = h
+            cols.append((D64(x + step) - D64(x - step)) / (2 * h))
+    return torch.stack(cols, dim=1)
+
+
+def test_r1_term_against_hand_computed_gradients(toy_cfg, tmp_path):
+    # gamma = 4: R1 = gamma / 2 * E ||grad D(x)||^2 (Mescheder et al. 2018, Eq. 9); a wrong
+    # factor (gamma instead of gamma / 2) or a norm instead of its square fails here
     tr = trainer(toy_cfg, tmp_path, **{"tricks.r1_weight": 4.0})
     terms, real, _ = controlled_step(tr, "D")
-    expected = 0.5 * 4.0 * r1_penalty(tr.nets["D"], real)
-    assert terms["d_r1"].item() == pytest.approx(expected.item(), rel=1e-5)
-    tr = trainer(toy_cfg, tmp_path / "gp", **{"train.loss": "wgan-gp"})
-    terms, _, _ = controlled_step(tr, "D")
-    assert terms["d_gp"].item() > 0 and set(terms) == {"d_adv", "d_gp"}
+    grad = _input_gradients_by_differences(tr.nets["D"], real)
+    expected = 0.5 * 4.0 * grad.pow(2).sum(1).mean()
+    assert terms["d_r1"].item() == pytest.approx(expected.item(), rel=1e-4)
+    assert r1_penalty(tr.nets["D"], real).item() == pytest.approx(
+        grad.pow(2).sum(1).mean().item(), rel=1e-4
+    )
+
+
+def test_gradient_penalty_against_hand_computed_gradients(toy_cfg, tmp_path):
+    # lambda = 0.1 (the WGAN-GP authors' toy setting): lambda * E (||grad D(x_hat)|| - 1)^2 at
+    # x_hat = eps x + (1 - eps) G(z), eps ~ U[0, 1] per sample (Gulrajani et al. 2017, Alg. 1)
+    tr = trainer(toy_cfg, tmp_path, **{"train.loss": "wgan-gp", "tricks.gp_weight": 0.1})
+    terms, real, z = controlled_step(tr, "D")
+    assert set(terms) == {"d_adv", "d_gp"}
+    with torch.no_grad():
+        fake = tr.nets["G"](z)
+    eps = torch.rand((64, 1), generator=torch.Generator().manual_seed(1))  # the step's stream
+    x_hat = eps * real + (1 - eps) * fake
+    grad = _input_gradients_by_differences(tr.nets["D"], x_hat)
+    expected = 0.1 * (grad.norm(dim=1) - 1).pow(2).mean()
+    assert terms["d_gp"].item() == pytest.approx(expected.item(), rel=1e-4)
 
 
 def test_feature_matching_replaces_the_generator_loss(toy_cfg, tmp_path):

@@ -242,7 +242,17 @@ def test_loss_tricks_compose_with_conditional_variants(case, tricks, tmp_path):
         with pytest.raises(ConfigError, match="unrolled_steps is not supported"):
             trainer(case, tmp_path, **tricks)
         return
-    tr = trainer(case, tmp_path, **tricks)
+    if any(k in tricks for k in ("train.loss", "tricks.r1_weight")):
+        # a per-sample gradient penalty: a BatchNorm D is refused (issue 19), a layer-norm one
+        # trains; the MLP discriminators have no normalisation and need no change
+        try:
+            tr = trainer(case, tmp_path, **tricks)
+        except ConfigError as exc:
+            assert "BatchNorm" in str(exc) and "model.d_norm=layer" in str(exc)
+            tr = trainer(case, tmp_path / "layer", **tricks, **{"model.d_norm": "layer"})
+            assert not any(isinstance(m, torch.nn.BatchNorm2d) for m in tr.nets["D"].modules())
+    else:
+        tr = trainer(case, tmp_path, **tricks)
     g0 = [p.clone() for p in tr.nets["G"].parameters()]
     tr.train_step()
     tr.train_step()

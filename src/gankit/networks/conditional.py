@@ -167,6 +167,11 @@ class ConditionalDiscriminator(nn.Module):
             return logits
         return logits, None if self.head is None else self.head(phi)
 
+    def adversarial_modules(self) -> list[nn.Module]:
+        """The modules on the path to the adversarial logit (not the extra head, whose
+        BatchNorm a gradient penalty on the logit never sees)."""
+        return [m for m in (self.label, self.body, self.adv, self.proj) if m is not None]
+
     def outputs(self, x: Tensor, y: Tensor | None = None) -> tuple[Tensor, Tensor | None]:
         """(adversarial logits, extra head outputs or None) in one pass."""
         return self(x, y, with_head=True)

@@ -83,6 +83,19 @@ class DCGANGenerator(nn.Module):
         return x[self.vbn :] if self.vbn else x
 
 
+def _d_norm(norm: str, channels: int) -> list[nn.Module]:
+    """A DCGAN discriminator's hidden normalisation. ``layer`` normalises each sample over
+    (C, H, W) with a per-channel scale and shift (GroupNorm with one group): the
+    batch-independent choice Gulrajani et al. 2017 (Sec. 4) recommend for a penalised critic."""
+    if norm == "batch":
+        return [nn.BatchNorm2d(channels)]
+    if norm == "layer":
+        return [nn.GroupNorm(1, channels)]
+    if norm == "none":
+        return []
+    raise ConfigError(f"model.d_norm={norm!r}; valid: batch, layer, none.")
+
+
 @NETWORKS.register("dcgan_d")
 class DCGANDiscriminator(nn.Module):
     def __init__(
@@ -95,6 +108,7 @@ class DCGANDiscriminator(nn.Module):
         mbd_kernels: int = 50,  # B of minibatch discrimination
         mbd_dims: int = 5,  # C of minibatch discrimination
         spectral_norm: bool = False,  # Miyato et al. 2018, on every conv / linear weight
+        norm: str = "batch",  # hidden convs: batch (Radford et al.), layer or none
     ):
         super().__init__()
         s0, n = dcgan_levels(image_size)
@@ -106,8 +120,8 @@ class DCGANDiscriminator(nn.Module):
         ]
         for _ in range(n - 1):
             layers += [
-                nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=False),  # halves H and W
-                nn.BatchNorm2d(ch * 2),
+                nn.Conv2d(ch, ch * 2, 4, 2, 1, bias=norm == "none"),  # halves H and W
+                *_d_norm(norm, ch * 2),
                 nn.LeakyReLU(0.2, True),
             ]
             ch *= 2

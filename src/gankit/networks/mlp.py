@@ -12,6 +12,7 @@ import math
 import torch
 from torch import Tensor, nn
 
+from gankit.errors import ConfigError
 from gankit.networks.base import NETWORKS
 from gankit.nn.minibatch_disc import MinibatchDiscrimination
 from gankit.nn.pack import pack as pack_samples
@@ -69,8 +70,14 @@ class MLPDiscriminator(nn.Module):
         mbd_kernels: int = 50,  # B of minibatch discrimination
         mbd_dims: int = 5,  # C of minibatch discrimination
         spectral_norm: bool = False,  # Miyato et al. 2018
+        norm: str = "none",  # model.d_norm: this MLP has no normalisation layers to change
     ):
         super().__init__()
+        if norm == "layer":
+            raise ConfigError(
+                "model.d_norm=layer applies to DCGAN discriminators; the MLP discriminator has "
+                "no normalisation layers (gradient penalties need none): drop the key."
+            )
         self.pack = pack
         body = _mlp([pack * math.prod(in_shape)] + [hidden] * layers, nn.LeakyReLU(0.2))
         self.n_body = len(body)

@@ -9,8 +9,14 @@ from torch.nn.utils.parametrizations import spectral_norm
 
 
 def apply_spectral_norm(module: nn.Module) -> nn.Module:
-    """Spectrally normalise every Linear / Conv / ConvTranspose weight inside ``module``."""
+    """Spectrally normalise every Linear / Conv / ConvTranspose weight inside ``module``, and
+    minibatch discrimination's tensor T (the linear map f -> f T of Salimans et al. 2016,
+    Sec. 3.2), so that no weight of the discriminator is left unbounded."""
+    from gankit.nn.minibatch_disc import MinibatchDiscrimination
+
     for m in list(module.modules()):
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             spectral_norm(m)  # picks the output dimension (1 for ConvTranspose) itself
+        elif isinstance(m, MinibatchDiscrimination):
+            spectral_norm(m, name="T")  # (A, B*C): its largest singular value is T's norm
     return module

@@ -12,7 +12,7 @@ from torch import Tensor, nn
 
 from gankit.config import Config
 from gankit.errors import ConfigError
-from gankit.losses.compat import check_loss_tricks
+from gankit.losses.compat import check_loss_tricks, gp_weight
 
 
 def _spec_kwargs(net: nn.Module) -> dict[str, Any]:
@@ -44,6 +44,7 @@ def check_tricks(
                 f"tricks.{key} is not supported by train.variant={variant}: its {who} network "
                 "was built without it; drop the trick or use variant gan / dcgan."
             )
+    _check_penalty_norm(cfg, discriminator, d_name)
     if k.feature_matching and not callable(getattr(discriminator, "features", None)):
         raise ConfigError(
             f"tricks.feature_matching needs a discriminator with features(); the one of "
@@ -67,6 +68,8 @@ def discriminator_options(cfg: Config) -> dict[str, Any]:
         out.update(minibatch_disc=True, mbd_kernels=k.mbd_kernels, mbd_dims=k.mbd_dims)
     if k.spectral_norm:
         out["spectral_norm"] = True
+    if cfg.model.d_norm != "batch":  # only when changed, so a plain D keeps its plain spec
+        out["norm"] = cfg.model.d_norm
     return out
 
 
@@ -79,3 +82,32 @@ def init_vbn_reference(
     ref = getattr(G, "vbn_ref_z", None)
     if ref is not None:
         ref.copy_(sample_z(ref.shape[0], torch.Generator().manual_seed(seed)))
+
+
+def _check_penalty_norm(cfg: Config, discriminator: nn.Module, who: str) -> None:
+    """A gradient penalty (Gulrajani et al. 2017) or R1 (Mescheder et al. 2018) penalises the
+    gradient of D(x_i) with respect to its own input x_i. BatchNorm makes D(x_i) depend on the
+    whole batch, so that gradient is not the per-sample one the penalty is defined on;
+    Gulrajani et al. (Sec. 4) drop batch normalisation from the critic for this reason."""
+    from gankit.losses import LOSSES
+
+    k = cfg.tricks
+    penalties = [
+        name
+        for name, on in (
+            ("a gradient penalty", gp_weight(k, LOSSES.get(cfg.train.loss)) > 0),
+            ("R1", k.r1_weight > 0),
+        )
+        if on
+    ]
+    # a network may name the modules its adversarial logit depends on (an AC / Q head is not)
+    path = getattr(discriminator, "adversarial_modules", lambda: [discriminator])()
+    batchnorm = any(
+        isinstance(m, nn.modules.batchnorm._BatchNorm) for part in path for m in part.modules()
+    )
+    if penalties and batchnorm:
+        raise ConfigError(
+            f"{' and '.join(penalties)} needs per-sample gradients, but the {who} network has "
+            "BatchNorm, which couples the samples of a batch (Gulrajani et al. 2017, Sec. 4); "
+            "add --set model.d_norm=layer (or none)."
+        )
