@@ -5,12 +5,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+import warnings
 
 
 def _cmd_eval(args: argparse.Namespace) -> None:
     from gankit.metrics.evaluate import evaluate
 
-    result = evaluate(
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = _evaluate(args, evaluate)
+    for note in dict.fromkeys(str(w.message) for w in caught):  # each once, in order
+        print(f"gankit: note: {note}", file=sys.stderr)
+    print(json.dumps(result, indent=2, sort_keys=True))
+
+
+def _evaluate(args: argparse.Namespace, evaluate):
+    return evaluate(
         args.source,
         args.reference,
         metrics=args.metrics,
@@ -22,7 +33,6 @@ def _cmd_eval(args: argparse.Namespace) -> None:
         train_extractor=not args.no_train_extractor,
         use_cache=not args.no_cache,
     )
-    print(json.dumps(result, indent=2, sort_keys=True))
 
 
 def _cmd_extractor_train(args: argparse.Namespace) -> None:

@@ -59,7 +59,7 @@ def _read_error(path: Path, exc: Exception, key: str | None = None) -> DataError
             f"{where} holds Python objects (object dtype), which gankit refuses to unpickle; "
             "save a plain numeric array instead"
         )
-    if "pickled data" in text:
+    if "pickled" in text:  # numpy: "This file contains pickled (object) data ..."
         return DataError(
             f"{path} is not a .npy/.npz file (pickle or unknown format); save it with np.save"
         )

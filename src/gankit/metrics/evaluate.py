@@ -190,7 +190,24 @@ def load_reference(spec: str | os.PathLike | None, run_cfg: Config | None, n: in
     name, _, split = text.partition(":")
     if name in DATASETS and name not in ("folder", "array"):
         kw = dict(n_samples=n)
-        ds, used = _load_split(name, split or None, **kw)
+        try:
+            ds, used = _load_split(name, split or None, **kw)
+        except DataError as exc:  # the loader's advice is for `train`, which takes data.root
+            from gankit.data.mnist import cache_dir
+
+            advice = (
+                str(exc)
+                .replace("put the files in a directory and pass data.root=DIR", "put them in")
+                .replace("pass data.root=DIR", "put them in")
+                .replace("put them in", f"put the files in {cache_dir(name)}", 1)
+                .replace(
+                    "allow download with data.download=true",
+                    "fetch them once with `gankit train` and --set data.download=true",
+                )
+            )
+            raise DataError(
+                advice + "; or give --reference a folder or .npy of real data"
+            ) from None
         train = None if used != "test" else (lambda: load_dataset(name, split="train", **kw))
         return Reference(ds, f"{name}:{used}", train)
     path = Path(text).expanduser()

@@ -29,11 +29,19 @@ SQRTM_RESIDUAL_TOL = 1e-5
 IMAG_TOL = 1e-3
 
 
+def _sqrtm(a: np.ndarray) -> np.ndarray:
+    """scipy's sqrtm without its singular-matrix warning: the caller checks the residual of
+    the root itself and says what it does about it, in words about FID."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return scipy.linalg.sqrtm(a)
+
+
 def _trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray, eps: float) -> float:
     """Tr((sigma1 sigma2)^{1/2}) by scipy.linalg.sqrtm, retried with eps*I added to both
     covariances when the product is (numerically) singular and the root fails."""
     product = sigma1 @ sigma2
-    covmean = scipy.linalg.sqrtm(product)
+    covmean = _sqrtm(product)
     norm = max(np.linalg.norm(product), np.finfo(np.float64).tiny)
     ok = np.all(np.isfinite(covmean))
     if ok:
@@ -46,7 +54,7 @@ def _trace_sqrt_product(sigma1: np.ndarray, sigma2: np.ndarray, eps: float) -> f
             stacklevel=3,
         )
         offset = eps * np.eye(sigma1.shape[0])
-        covmean = scipy.linalg.sqrtm((sigma1 + offset) @ (sigma2 + offset))
+        covmean = _sqrtm((sigma1 + offset) @ (sigma2 + offset))
     if not np.all(np.isfinite(covmean)):
         raise DataError("FID: the matrix square root of the covariance product is not finite")
     diag = np.diagonal(covmean)
@@ -164,5 +172,14 @@ def fid_from_features(features1, features2, eps: float = 1e-6) -> float:
 def _score(inputs: MetricInputs) -> dict[str, float]:
     if inputs.ref_mean is None or inputs.ref_cov is None:  # not cached by the caller
         inputs.ref_mean, inputs.ref_cov = feature_statistics(inputs.ref_features)
+    n, dim = len(inputs.features), int(inputs.ref_mean.shape[0])
+    if n <= dim:  # the sample covariance has rank < dim: FID is biased upward
+        warnings.warn(
+            f"FID from {n} samples in {dim} feature dimensions: the covariance is singular, so "
+            f"the value is biased upward and comparable only with FIDs of the same n; use "
+            f"more than {dim} samples (--n) for a standard estimate.",
+            UserWarning,
+            stacklevel=2,
+        )
     mu, cov = RunningStats().update(inputs.features).compute()
     return {"fid": frechet_distance(mu, cov, inputs.ref_mean, inputs.ref_cov)}
