@@ -58,6 +58,16 @@ def test_vanishing_generator_gradient_counts_as_discriminator_winning():
     assert f.step == 250 and f.evidence["peak_grad_norm_G"] == 5
 
 
+def test_vanishing_gradient_with_an_undecided_d_is_not_a_winning_d():
+    # issue 19, toy-sine: D(x) = 0.5004, D(G(z)) = 0.5003 and G's gradient gone
+    recs = records(
+        6, DX=0.5004, DGZ=0.5003, loss__d_adv=1.386, diag__grad_norm_G=[5, 4, 0.01, 0.01, 0.01, 1]
+    )
+    f = dg.detect_discriminator_wins(recs, "gan", OPTS)
+    assert f.kind == "vanishing_gradient" and "D has not won" in f.remedy
+    assert f.evidence["D(x)"] == 0.5004
+
+
 def test_discriminator_wins_for_lsgan_and_hinge():
     ls = records(3, critic__x=0.95, critic__GZ=0.05)
     for r in ls:

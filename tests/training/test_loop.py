@@ -155,3 +155,12 @@ def test_ema_with_decay_zero_samples_as_the_live_generator(digits_cfg, tmp_path)
     G = tr.nets["G"].eval()
     with torch.no_grad():
         assert torch.equal(avg.module(z), G(z))
+
+
+def test_ema_window_warning_only_for_long_windows():
+    from gankit.training.loop import ema_window_note
+
+    note = ema_window_note(0.999, 3000)  # the README's old setting: a third of the run
+    assert note is not None and "1000 steps" in note and "33%" in note and "0.9967" in note
+    assert ema_window_note(0.99, 3000) is None
+    assert ema_window_note(0.999, 20000) is None

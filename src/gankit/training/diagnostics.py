@@ -6,7 +6,9 @@ they reach) and adds it to the record as ``diag/...`` keys. Detectors are pure f
 the list of records, so `gankit diagnose` can replay them on ``stats.jsonl`` of any run:
 
 * ``discriminator_wins``: D loss -> 0 with D(x) -> 1 and D(G(z)) -> 0, or G's gradient
-  vanishing (Goodfellow et al. 2014, Sec. 3; lecture 003 "track failures early");
+  vanishing while D is clearly ahead (Goodfellow et al. 2014, Sec. 3; lecture 003 "track
+  failures early");
+* ``vanishing_gradient``: G's gradient vanishing while D(x) ~ D(G(z)): a stalled game;
 * ``mode_collapse``: G's samples far less diverse than the data's, or reaching at most half
   of the modes (toy mixtures) or classes (labelled data) (lecture 001 "collapsing of G");
 * ``non_convergence``: the generator's loss keeps swinging while the tracked quality metric
@@ -42,6 +44,7 @@ WIN_D_FAKE = 0.1  # ... and D(G(z)) below this: D separates the two almost perfe
 WIN_D_LOSS = 0.3  # BCE of such a D is at most about -2 log 0.9 = 0.21
 WIN_HINGE_LOSS = 0.1  # hinge D loss near 0: every margin satisfied
 GRAD_VANISH = 1e-2  # G's gradient norm below this fraction of its peak has vanished
+AHEAD_GAP = 0.2  # D(x) - D(G(z)) from which a vanished G gradient is blamed on D
 COLLAPSE_DIVERSITY = 0.5  # G's mean pairwise distance below half the data's
 COLLAPSE_COVERAGE = 0.5  # at most half of the modes / classes reached
 RECOVERY = 1.1  # diversity growing by more than 10% over the window: G is still spreading out
@@ -55,6 +58,12 @@ REMEDIES = {
         "D overpowers G: lower train.lr_d or raise train.lr_g, use train.d_steps=1, add "
         "tricks.label_smoothing=0.1 or tricks.instance_noise=0.1, or use train.loss=wgan-gp / "
         "hinge with tricks.spectral_norm=true"
+    ),
+    "vanishing_gradient": (
+        "G's gradient vanished while D cannot tell real from fake (D(x) ~ D(G(z))): the game "
+        "has stalled, D has not won; raise train.lr_g / train.lr_d, check that the data is "
+        "scaled to about [-1, 1], or use train.loss=lsgan or wgan-gp, whose gradients do not "
+        "vanish this way"
     ),
     "mode_collapse": (
         "G covers few modes: add tricks.pack=4 (PacGAN), tricks.unrolled_steps=5, or "
@@ -163,6 +172,12 @@ def detect_discriminator_wins(
     if found is None:
         return None
     first, last = found
+    run = [r for r in records if first["step"] <= r["step"] <= last["step"]]
+    kind = "discriminator_wins"
+    if not any(confident(r) for r in run) and not any(_d_ahead(r) for r in run):
+        # G's gradient vanished but D cannot tell real from fake either (D(x) ~ D(G(z))):
+        # the game has stalled; calling that a winning D would send the user the wrong way
+        kind = "vanishing_gradient"
     keys = (
         "D(x)",
         "D(G(z))",
@@ -176,9 +191,15 @@ def detect_discriminator_wins(
     if peak["g"]:
         evidence["peak_grad_norm_G"] = round(peak["g"], 4)
     evidence["since_step"] = first["step"]
-    return Finding(
-        "discriminator_wins", int(last["step"]), evidence, REMEDIES["discriminator_wins"]
-    )
+    return Finding(kind, int(last["step"]), evidence, REMEDIES[kind])
+
+
+def _d_ahead(r: dict) -> bool:
+    """D separates the two clearly (its mean outputs at least AHEAD_GAP apart)."""
+    for real, fake in (("D(x)", "D(G(z))"), ("critic(x)", "critic(G(z))")):
+        if real in r and fake in r:
+            return r[real] - r[fake] >= AHEAD_GAP
+    return False
 
 
 def detect_mode_collapse(records: list[dict], opts: DiagnoseConfig) -> Finding | None:
