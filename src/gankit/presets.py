@@ -189,7 +189,7 @@ PRESETS: dict[str, Preset] = {
         {**_CGAN_28, **_DIGITS_16, "train.steps": 2000},
     ),
     "cgan-fashion": Preset(
-        "conditional DCGAN G(z|y), projection D (Miyato 2018), Fashion-MNIST; ~10 CPU minutes",
+        "conditional DCGAN G(z|y), projection D (Miyato 2018), Fashion-MNIST; ~6 CPU minutes",
         {**_CGAN_28, "data.name": "fashion-mnist", "train.steps": 6000},
     ),
     "cgan-mnist": Preset(
