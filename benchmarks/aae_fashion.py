@@ -224,7 +224,11 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{key}: training ...", file=sys.stderr, flush=True)
             results[key] = PARTS[part](seed, args.steps)
             print(f"{key}: {json.dumps(results[key])}", file=sys.stderr, flush=True)
-            stored[fp] = results
+            # re-read before writing: another invocation (--parts semi beside --parts
+            # cluster) may have stored its runs meanwhile
+            stored = json.loads(cache.read_text()) if cache.exists() else {}
+            stored[fp] = {**stored.get(fp, {}), key: results[key]}
+            results = {**stored[fp], **results}
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_text(json.dumps(stored, indent=1, sort_keys=True))
     print(f"\nFashion-MNIST, seeds {seeds}, code {fp}\n")
