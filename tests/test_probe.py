@@ -12,7 +12,8 @@ from torch.nn import functional as F
 
 from gankit.cli import main
 from gankit.data import load_dataset
-from gankit.probe import draw_labelled, linear_probe, run_extractor
+from gankit.errors import DataError, RunError
+from gankit.probe import draw_labelled, linear_probe, probe, run_extractor
 from gankit.runs import RunDir, load_model, load_network, run_exports, run_networks
 from tests.conftest import TINY_DCGAN, TINY_TOY
 from tests.test_cli import assert_one_line_error, run_cli, sets
@@ -28,6 +29,7 @@ def runs(tmp_path_factory):
         ("dcgan-digits", dcgan, "dcgan"),
         ("bigan-ring", TINY_TOY, "bigan"),
         ("toy-ring", TINY_TOY, "toy"),
+        ("ali-fashion", {**dcgan, "data.name": "digits"}, "ali-images"),
     ):
         args = ["train", preset, "--out", root / name, "--steps", 4, *sets(sets_)]
         assert main([str(a) for a in args]) == 0
@@ -156,6 +158,29 @@ def test_the_encoder_of_a_bigan_run(runs):
     assert not torch.equal(ext.trained(x[:5]), ext.random(x[:5]))
 
 
+def test_an_image_encoder_is_probed_through_its_pooled_features(runs, capsys):
+    run = runs / "ali-images"
+    ext = run_extractor(run, "encoder", seed=0)
+    assert ext.what == "export encoder_features" and ext.item_shape == [1, 16, 16]
+    x = _digits16(4)
+    f = ext.trained(x)
+    # conv_e's blocks (8 and 16 channels) pooled to 4x4, then the z_dim-long code
+    assert f.shape == (4, (8 + 16) * 16 + 8)
+    assert torch.equal(f[:, -8:], load_model(run, "apply")(x))  # the code is mu(x)
+    assert not torch.equal(f, ext.random(x))  # the baseline: same export, random weights
+    code, out, err = run_cli(capsys, "probe", run, "--source", "encoder", "--per-class", 3,
+                             "--draws", 2, "--quiet")  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out.splitlines()[0])
+    assert report["model"] == "export encoder_features" and report["source"] == "encoder"
+    assert report["results"]["trained"]["dim"] == report["results"]["random init"]["dim"] == 392
+    assert "export encoder_features" in out.splitlines()[1]  # the table names it too
+    with pytest.raises(DataError, match="more than the training split has of class"):
+        probe(run, source="encoder", per_class=500)
+    with pytest.raises(RunError, match="no encoder"):
+        probe(runs / "dcgan", source="encoder")
+
+
 @pytest.mark.parametrize(
     "run, extra, needles",
     [
@@ -165,6 +190,8 @@ def test_the_encoder_of_a_bigan_run(runs):
         ("dcgan", ["--per-class", 1], ["at least 2"]),
         ("dcgan", ["--data", "nope"], ["unknown dataset 'nope'"]),
         ("dcgan", ["--data", "ring"], ["no class labels"]),
+        ("ali-images", ["--source", "encoder", "--per-class", 500], ["--per-class 500 is more"]),
+        ("ali-images", [], ["no discriminator features", "--source encoder"]),
     ],
 )
 def test_bad_input_is_one_line(runs, capsys, run, extra, needles):

@@ -3,7 +3,9 @@ Representation Learning with Deep Convolutional GANs", Sec. 5.1).
 
 Features of images come from a trained run: its discriminator (each conv layer's
 activations max-pooled to 4 x 4 and concatenated, the paper's recipe; the run's ``features``
-export) or its encoder (a ``map`` export whose output is latent ``codes``: BiGAN's E).
+export) or its encoder: the ``encoder_features`` export where the run has one (the same
+recipe on the encoder's conv blocks, then the code: BiGAN / ALI on images), else a ``map``
+export whose output is latent ``codes`` (BiGAN's E on vectors).
 A linear L2-SVM (scikit-learn's LinearSVC: squared hinge loss, L2 penalty) is trained on N
 labelled examples per class drawn at random from the training split, R times with one seed;
 the regularisation C is chosen on a validation part carved from those N per class (so the
@@ -41,6 +43,9 @@ from gankit.runs import RunDir, load_model, load_network, run_exports, run_netwo
 
 SOURCES = ("features", "encoder")
 FEATURES_EXPORT = "features"  # the export a variant declares for its discriminator's features
+# an encoder's pooled conv features (the Sec. 5.1 recipe on E, then the code): BiGAN / ALI /
+# VAE-style variants on images declare it; preferred over the codes alone
+ENCODER_FEATURES_EXPORT = "encoder_features"
 ENCODER_EXPORT = "apply"  # an encoder's usual export name (any map export to codes is taken)
 C_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 10.0)  # LinearSVC's C, chosen on the validation part
 VALIDATION_FRACTION = 0.2  # of the N labelled examples per class, at least one
@@ -80,7 +85,8 @@ def _with_probe_features(run: str | os.PathLike) -> list[str]:
 
 def run_extractor(run: str | os.PathLike, source: str = "features", seed: int = 0) -> Extractor:
     """The features a probe reads from ``run``: ``features`` (its discriminator, Sec. 5.1) or
-    ``encoder`` (a map export to latent codes); the random-weight baseline uses ``seed``."""
+    ``encoder`` (its ``encoder_features`` export where it has one, else a map export to latent
+    codes); the random-weight baseline is the same export with weights drawn from ``seed``."""
     if source not in SOURCES:
         raise ConfigError(f"unknown probe source {source!r}; use one of {', '.join(SOURCES)}")
     exports = run_exports(run)
@@ -106,7 +112,10 @@ def run_extractor(run: str | os.PathLike, source: str = "features", seed: int = 
             )
     else:
         codes = [n for n, e in exports.items() if e.kind == "map" and _gives_codes(e)]
-        if ENCODER_EXPORT in codes:
+        pooled = exports.get(ENCODER_FEATURES_EXPORT)
+        if pooled is not None and pooled.kind == "map":
+            name = ENCODER_FEATURES_EXPORT
+        elif ENCODER_EXPORT in codes:
             name = ENCODER_EXPORT
         elif codes:
             name = codes[0]
@@ -311,7 +320,7 @@ def probe(
     return {
         "run": str(run),
         "source": source,
-        "model": extractor.what,
+        "model": extractor.what,  # "export NAME" (or "network KEY" for an older dcgan run)
         "data": data,
         "train_n": len(train),
         "test_n": len(test),
@@ -329,7 +338,7 @@ def probe(
 def table(report: dict[str, Any]) -> str:
     """The results as a small text table."""
     head = f"{'features':<12} {'dim':>6}  test accuracy (mean ± 1.96σ, {report['draws']} draws)"
-    lines = [head]
+    lines = [f"trained and random init: {report['model']} of {report['run']}", head]
     for name, r in report["results"].items():
         lines.append(f"{name:<12} {r['dim']:>6}  {r['mean']:.4f} ± {r['ci95']:.4f}")
     return "\n".join(lines)

@@ -1,0 +1,218 @@
+"""The linear probe of learned representations on Fashion-MNIST (issue 14): DCGAN's
+discriminator against BiGAN's and ALI's encoders, each beside raw pixels and its own
+network with random weights.
+
+    OMP_NUM_THREADS=1 python benchmarks/probe_fashion.py [--jobs 2] [--dcgan-epochs 1]
+
+Trains three runs through gankit's loop (seed 0): ``dcgan-fashion`` for --dcgan-epochs
+epochs (default 1, i.e. 1,875 steps, a fifth of its preset; 0 keeps the preset's 5 epochs),
+``bigan-fashion`` and ``ali-fashion`` as their presets stand. Then the protocol of
+gankit.probe (Radford et al. 2015, Sec. 5.1): a linear L2-SVM on --per-class labels per
+class drawn --draws times (seed 0), C chosen on a fifth of them, scored on the 10,000 test
+images. Features: dcgan's ``features`` export (D's conv layers max-pooled to 4x4), bigan's
+and ali's ``encoder_features`` export (E's conv blocks max-pooled to 4x4, then the code),
+each also with random weights (seed 0), and raw pixels once: every source sees the same draws.
+
+Printed: one markdown table with each representation's margin over raw pixels and over its
+random-weight twin (mean over draws, and the per-draw differences' range: the draws are
+shared, so the paired differences are the sharper comparison).
+Finished trainings and probes are cached in --cache, keyed by what they ran and by a
+fingerprint of gankit's source and the environment (torch, Python, machine), so any change of
+the code trains and probes again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from pathlib import Path
+
+import numpy as np
+from ali_grid import code_fingerprint
+
+ROOT = Path(__file__).resolve().parents[1]
+FINGERPRINT = code_fingerprint()
+STEPS_PER_EPOCH = 1875  # Fashion-MNIST's 60,000 images in batches of 32 (all three presets)
+# name -> (preset, the export probed, what it is)
+MODELS = {
+    "dcgan": ("dcgan-fashion", "features", "DCGAN discriminator (D's conv layers)"),
+    "bigan": ("bigan-fashion", "encoder", "BiGAN encoder (E's conv blocks + z)"),
+    "ali": ("ali-fashion", "encoder", "ALI encoder (E's conv blocks + mu(x))"),
+}
+PIXELS = "raw pixels"
+
+
+def _train(args: tuple) -> tuple[str, dict]:
+    """One training run in its own process; CPU seconds of that process (one thread)."""
+    key, preset, out, steps = args
+    import torch
+
+    from gankit import api
+
+    torch.set_num_threads(1)
+    t0, w0 = time.process_time(), time.perf_counter()
+    run = api.train(preset, out, steps=steps, seed=0, progress=False)
+    cfg = run.config()
+    return key, {
+        "run": str(out),
+        "steps": cfg.train.steps,
+        "cpu_s": round(time.process_time() - t0, 1),
+        "wall_s": round(time.perf_counter() - w0, 1),
+    }
+
+
+def _probe(args: tuple) -> tuple[str, dict]:
+    """One feature source through gankit.probe's protocol, in its own process."""
+    key, run, source, which, per_class, draws, seed = args
+    import torch
+
+    from gankit import probe
+
+    torch.set_num_threads(1)
+    t0 = time.process_time()
+    if run is None:  # raw pixels, at Fashion-MNIST's own size
+        fn, item, what = probe._pixels, [1, 28, 28], PIXELS
+    else:
+        ext = probe.run_extractor(run, source, seed)
+        fn = ext.trained if which == "trained" else ext.random
+        item, what = ext.item_shape, ext.what
+    train, test = probe.load_probe_data("fashion-mnist", item)
+    res = probe.linear_probe(
+        {which: fn},
+        (train.x, train.y.numpy()),
+        (test.x, test.y.numpy()),
+        per_class=per_class,
+        draws=draws,
+        seed=seed,
+    )[which]
+    return key, {**res, "what": what, "cpu_s": round(time.process_time() - t0, 1)}
+
+
+def _pm(r: dict) -> str:
+    return f"{100 * r['mean']:.2f} ± {100 * r['ci95']:.2f}"
+
+
+def _margin(a: dict, b: dict) -> str:
+    """a - b in points: the mean, and the range of the per-draw (paired) differences."""
+    d = 100 * (np.array(a["accuracies"]) - np.array(b["accuracies"]))
+    wins = int((d > 0).sum())
+    return f"{d.mean():+.2f} ({d.min():+.1f} … {d.max():+.1f}; {wins}/{len(d)} draws)"
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--models", default="dcgan,bigan,ali", help="comma list of " + ", ".join(MODELS))
+    p.add_argument("--dcgan-epochs", type=float, default=1.0, help="0: the preset's 5 epochs")
+    p.add_argument(
+        "--steps", type=int, default=0, help="every model this many steps (a smoke test)"
+    )
+    p.add_argument("--per-class", type=int, default=100)
+    p.add_argument("--draws", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0, help="of the label draws and random weights")
+    p.add_argument("--jobs", type=int, default=1, help="trainings / probes in parallel")
+    p.add_argument("--runs", default=str(ROOT / "runs" / "probe-fashion"))
+    p.add_argument("--cache", default=str(ROOT / "benchmarks" / "results" / "probe_fashion.json"))
+    args = p.parse_args(argv)
+    models = [m for m in args.models.split(",") if m]
+    if any(m not in MODELS for m in models) or not models:
+        print(f"unknown model; valid: {', '.join(MODELS)}", file=sys.stderr)
+        return 2
+    if args.per_class < 2 or args.draws < 2 or args.dcgan_epochs < 0:
+        print("--per-class and --draws must be at least 2, --dcgan-epochs >= 0", file=sys.stderr)
+        return 2
+    cache = Path(args.cache)
+    results: dict = json.loads(cache.read_text()) if cache.exists() else {}
+
+    def save(key: str, value: dict) -> None:
+        results[key] = value
+        cache.parent.mkdir(parents=True, exist_ok=True)
+        cache.write_text(json.dumps(results, indent=1, sort_keys=True))
+
+    # 1. training
+    trains, todo = {}, []
+    for m in models:
+        preset = MODELS[m][0]
+        dcgan_steps = m == "dcgan" and args.dcgan_epochs
+        steps = round(args.dcgan_epochs * STEPS_PER_EPOCH) if dcgan_steps else None
+        steps = args.steps or steps
+        key = f"train/{m}/{preset}/steps={steps or 'preset'}/seed=0/{FINGERPRINT}"
+        out = Path(args.runs) / f"{m}-{steps or 'preset'}-{FINGERPRINT}"
+        trains[m] = key
+        if key in results and (out / "config.json").exists():
+            continue
+        if out.exists():  # an unfinished run of this very code: train it again
+            shutil.rmtree(out)
+        results.pop(key, None)
+        todo.append((key, preset, out, steps))
+    # 2. probes: raw pixels once (needs no training: it starts beside the trainings), then
+    # each model trained and with random weights, each as soon as its run is trained
+    probe_args = f"per_class={args.per_class}/draws={args.draws}/seed={args.seed}"
+    keys = {PIXELS: f"probe/{PIXELS}/{probe_args}/{FINGERPRINT}"}
+    for m in models:
+        for which in ("trained", "random"):
+            keys[f"{m}/{which}"] = f"probe/{m}/{which}/{trains[m]}/{probe_args}"
+    fixed = (args.per_class, args.draws, args.seed)
+
+    def probe_job(name: str) -> tuple:
+        if name == PIXELS:
+            return (keys[name], None, None, "raw", *fixed)
+        m, which = name.split("/")
+        return (keys[name], results[trains[m]]["run"], MODELS[m][1], which, *fixed)
+
+    def report(kind: str, k: str, r: dict) -> None:
+        save(k, r)
+        what = f"{r['steps']} steps" if kind == "train" else f"{100 * r['mean']:.2f}%"
+        print(f"{kind} {k}: {what}, {r['cpu_s'] / 60:.1f} CPU min", flush=True)
+
+    with ProcessPoolExecutor(max_workers=args.jobs) as pool:
+        pending = {pool.submit(_train, job): ("train", job[0]) for job in todo}
+        if keys[PIXELS] not in results:
+            pending[pool.submit(_probe, probe_job(PIXELS))] = ("probe", PIXELS)
+        for m in models:
+            if trains[m] in results:  # trained before: its probes can start now
+                for which in ("trained", "random"):
+                    if keys[f"{m}/{which}"] not in results:
+                        name = f"{m}/{which}"
+                        pending[pool.submit(_probe, probe_job(name))] = ("probe", name)
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                kind, _name = pending.pop(fut)
+                k, r = fut.result()
+                report(kind, k, r)
+                if kind == "train":
+                    m = next(m for m in models if trains[m] == k)
+                    for which in ("trained", "random"):
+                        name = f"{m}/{which}"
+                        pending[pool.submit(_probe, probe_job(name))] = ("probe", name)
+
+    # 3. the table
+    px = results[keys[PIXELS]]
+    print(
+        f"\nFashion-MNIST, linear L2-SVM, {args.per_class} labels per class x {args.draws} draws "
+        f"(seed {args.seed}), 10,000 test images; accuracy in % (mean ± 1.96σ over draws); "
+        "margins in points: mean (per-draw range; draws won)\n\n"
+        "| representation | run | features | dim | trained | random weights | "
+        "trained − raw pixels | trained − random weights | train CPU min |\n"
+        "|---|---|---|---:|---:|---:|---:|---:|---:|"
+    )
+    for m in models:
+        tr, rnd = results[keys[f"{m}/trained"]], results[keys[f"{m}/random"]]
+        t = results[trains[m]]
+        print(
+            f"| {MODELS[m][2]} | `{MODELS[m][0]}`, {t['steps']} steps | {tr['what']} "
+            f"| {tr['dim']} | {_pm(tr)} | {_pm(rnd)} | {_margin(tr, px)} | {_margin(tr, rnd)} "
+            f"| {t['cpu_s'] / 60:.1f} |"
+        )
+    print(f"| raw pixels | - | - | {px['dim']} | {_pm(px)} | - | - | - | - |")
+    cpu = {n: round(results[keys[n]]["cpu_s"] / 60, 1) for n in keys}
+    print(f"\n<!-- probe CPU minutes: {cpu}; fingerprint {FINGERPRINT} -->")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
