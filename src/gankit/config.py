@@ -91,6 +91,8 @@ class LogConfig:
     n_fixed: int = 64  # size of the fixed noise batch drawn in every grid
     toy_frames: bool = True  # draw real vs generated points over D's contour for 2-D data
     progress: bool = True  # progress bar on stderr
+    # also write TensorBoard event files to RUN/tensorboard (pip install "gankit[tensorboard]")
+    tensorboard: bool = False
 
 
 @dataclass

@@ -179,6 +179,10 @@ class Trainer:
             from gankit.training.diagnostics import Diagnostics
 
             self.callbacks.append(Diagnostics(self))
+        if cfg.log.tensorboard and self.dist.is_main:  # after Diagnostics: sees its keys too
+            from gankit.training.tensorboard import TensorBoard
+
+            self.callbacks.append(TensorBoard(run.path))
         self._sums: dict[str, Tensor] = {}  # running sums of logged values since the last record
         self._counts: dict[str, int] = {}
         self.rollbacks = 0  # non-finite updates undone in this session (train.nan_policy)
