@@ -139,3 +139,12 @@ def test_spectral_norm_reaches_minibatch_discrimination():
         D(torch.randn(8, 1, 16, 16))
     sigma = torch.linalg.matrix_norm(mbd[0].T.detach(), ord=2)
     assert sigma.item() == pytest.approx(1.0, abs=0.05)
+
+
+def test_toy_run_leaves_no_empty_samples_folder(capsys, tmp_path):
+    run = tmp_path / "R"
+    code, _, err = run_cli(
+        capsys, "train", "toy-ring", "--out", run, "--steps", 10, "--quiet", *sets(TINY_TOY)
+    )
+    assert code == 0, err
+    assert not (run / "samples").exists()

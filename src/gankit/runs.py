@@ -134,8 +134,7 @@ class RunDir:
             )
         try:
             run.path.mkdir(parents=True, exist_ok=True)
-            for d in (run.samples_dir, run.checkpoints_dir):
-                d.mkdir(exist_ok=True)
+            run.checkpoints_dir.mkdir(exist_ok=True)  # samples/ and frames/: made when written
             atomic_write_bytes(run.config_path, cfg.to_json().encode())
         except OSError as exc:
             raise RunError(f"cannot write the run directory {run.path}: {exc.strerror}.") from None
