@@ -15,7 +15,9 @@ hand-written "### What the figures say" at the end of that section is kept.
     python benchmarks/toy_modes.py --configs vanilla,pack4 --datasets ring --seeds 2 --no-write
 
 Each run uses one torch thread (tiny MLPs are much faster so); --jobs runs several at once.
-Finished runs are cached in --cache, so an interrupted benchmark picks up where it stopped.
+Finished runs are cached in --cache, keyed by their config and by a fingerprint of gankit's
+source and environment (benchmarks/bench_cache.py), so an interrupted benchmark picks up
+where it stopped and a code or machine change re-runs everything.
 """
 
 from __future__ import annotations
@@ -31,8 +33,10 @@ from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from bench_cache import code_fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
+FINGERPRINT = code_fingerprint()  # cached runs are reused only by the same code and machine
 SECTION = "## Toy mode coverage"
 NOTES = "### What the figures say"  # hand-written, kept when the tables are rewritten
 N_SAMPLES = 2500  # as in PacGAN's evaluation
@@ -205,12 +209,12 @@ def changed_keys(preset: str, overrides: dict) -> dict:
 
 
 def key(name: str, data: str, seed: int, preset: str, overrides: dict) -> str:
-    """Cache key: the run's name, seed and a hash of its resolved config's non-default values.
-    A changed preset or override is a new run; a config key added to gankit later (with its
-    default, which by convention leaves training unchanged) keeps the cached runs valid. A
-    changed default or a change in the training code is not detected: delete the cache then."""
+    """Cache key: the run's name, seed, a hash of its resolved config's non-default values and
+    the fingerprint of gankit's source and environment (bench_cache.code_fingerprint): a
+    changed preset, override, training code, torch or CPU is a new run, never a stale one."""
     cfg = json.dumps(changed_keys(preset, overrides), sort_keys=True)
-    return f"{name}/{data}/{seed}/{hashlib.sha256(cfg.encode()).hexdigest()[:12]}"
+    config_hash = hashlib.sha256(cfg.encode()).hexdigest()[:12]
+    return f"{name}/{data}/{seed}/{config_hash}/{FINGERPRINT}"
 
 
 def write_section(text: str, path: Path) -> None:

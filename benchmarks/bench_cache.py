@@ -1,0 +1,45 @@
+"""What a cached benchmark run is keyed by, shared by the benchmark scripts: a fingerprint
+of gankit's source and of the environment that ran it.
+
+A published table must come out again from its command on a clean cache, so a cached run is
+reused only by the same code on the same kind of machine: the sha256 of every source file
+under src/gankit (a stricter key than the commit, which also changes for docs), torch's
+version, Python's, the machine architecture and the CPU capability torch dispatches to
+(AVX2, AVX512, ...), which changes floating-point results.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import platform
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def environment() -> str:
+    import torch
+
+    return (
+        f"torch {torch.__version__} python {sys.version_info[0]}.{sys.version_info[1]} "
+        f"{platform.machine()} cpu {torch.backends.cpu.get_cpu_capability()}"
+    )
+
+
+def code_fingerprint() -> str:
+    """12 hex digits of sha256 over gankit's source files (path and bytes) and environment()."""
+    digest = hashlib.sha256()
+    for path in sorted((ROOT / "src" / "gankit").rglob("*.py")):
+        digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    digest.update(environment().encode())
+    return digest.hexdigest()[:12]
+
+
+if __name__ == "__main__":
+    import argparse
+
+    argparse.ArgumentParser(
+        description="print the fingerprint benchmark caches are keyed by"
+    ).parse_args()
+    print(code_fingerprint(), environment())
