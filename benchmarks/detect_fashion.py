@@ -28,28 +28,16 @@ minutes (user + sys of this process: training and scoring; one thread).
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import platform
 import resource
 import sys
 from pathlib import Path
 
+from bench_cache import code_fingerprint  # gankit's source + environment, as every benchmark
+
 ROOT = Path(__file__).resolve().parents[1]
 PRESET = "dcgan-fashion"
 STEPS_PER_EPOCH = 1875  # 60,000 training images / batch 32
-
-
-def code_fingerprint() -> str:
-    """sha256 of every source file of gankit and of the environment that runs it."""
-    import torch
-
-    digest = hashlib.sha256()
-    for path in sorted((ROOT / "src" / "gankit").rglob("*.py")):
-        digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
-    env = f"torch {torch.__version__} python {sys.version_info[:2]} {platform.machine()}"
-    digest.update(env.encode())
-    return digest.hexdigest()[:12]
 
 
 def cpu_seconds() -> float:
