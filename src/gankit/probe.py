@@ -74,11 +74,17 @@ def _batched(fn: Features, net: torch.nn.Module) -> Features:
 
 
 def _with_probe_features(run: str | os.PathLike) -> list[str]:
-    """Networks of the run whose class computes probe features (runs trained before the
-    ``features`` export existed still have a DCGAN discriminator)."""
+    """Discriminators of the run whose class computes probe features (runs trained before
+    the ``features`` export existed still have a DCGAN discriminator). An encoder (a network
+    a map export to codes, or ``encoder_features``, offers) has probe features too: skipped."""
+    exports = run_exports(run)
+    encoders = [e for n, e in exports.items() if n == ENCODER_FEATURES_EXPORT or _gives_codes(e)]
+    offered = {key for e in encoders for key in e.networks}
     found = []
     for key, name in run_networks(run).items():
-        if name in NETWORKS and callable(getattr(NETWORKS.get(name), "probe_features", None)):
+        if key in offered or name not in NETWORKS:
+            continue
+        if callable(getattr(NETWORKS.get(name), "probe_features", None)):
             found.append(key)
     return found
 
