@@ -61,7 +61,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--data-root", default=None, help="where the dataset's files are")
     p.add_argument("--per-class", type=int, default=100, help="labelled examples per class")
     p.add_argument("--draws", type=int, default=10, help="random draws of those labels")
-    p.add_argument("--seed", type=int, default=0, help="seed of the draws and random weights")
+    p.add_argument(
+        "--seed",
+        type=int,
+        default=0,
+        help="seed of the draws and random weights (--detect: of the real picks and samples)",
+    )
     p.add_argument(
         "--source",
         choices=SOURCES,
