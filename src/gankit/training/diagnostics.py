@@ -60,10 +60,11 @@ REMEDIES = {
         "hinge with tricks.spectral_norm=true"
     ),
     "vanishing_gradient": (
-        "G's gradient vanished while D cannot tell real from fake (D(x) ~ D(G(z))): the game "
-        "has stalled, D has not won; raise train.lr_g / train.lr_d, check that the data is "
-        "scaled to about [-1, 1], or use train.loss=lsgan or wgan-gp, whose gradients do not "
-        "vanish this way"
+        "G's gradient vanished while D cannot tell real from fake (D(x) ~ D(G(z))), so G gets "
+        "no signal; D has not won. If the samples look right this is the equilibrium D = 1/2 "
+        "(Goodfellow et al. 2014, Prop. 1), often reached as train.lr_decay ends a run; if "
+        "not, the game stalled: raise train.lr_g / train.lr_d, check that the data is scaled "
+        "to about [-1, 1], or use train.loss=lsgan or wgan-gp"
     ),
     "mode_collapse": (
         "G covers few modes: add tricks.pack=4 (PacGAN), tricks.unrolled_steps=5, or "
