@@ -148,3 +148,31 @@ def test_toy_run_leaves_no_empty_samples_folder(capsys, tmp_path):
     )
     assert code == 0, err
     assert not (run / "samples").exists()
+
+
+def test_config_json_names_the_networks_built(capsys, tmp_path):
+    from tests.conftest import TINY_DCGAN
+
+    run = tmp_path / "R"
+    args = ["train", "dcgan-digits", "--out", run, "--steps", 2, "--quiet", *sets(TINY_DCGAN)]
+    code, _, err = run_cli(capsys, *args)
+    assert code == 0, err
+    model = json.loads((run / "config.json").read_text())["model"]
+    assert (model["generator"], model["discriminator"]) == ("dcgan", "dcgan")
+
+
+@pytest.mark.parametrize(
+    "preset, key, value, built",
+    [("dcgan-digits", "generator", "mlp", "dcgan"), ("toy-ring", "generator", "resnet", "mlp")],
+)
+def test_a_network_key_the_variant_ignores_is_refused(capsys, tmp_path, preset, key, value, built):
+    from tests.conftest import TINY_DCGAN
+
+    run = tmp_path / "R"
+    tiny = TINY_DCGAN if preset.startswith("dcgan") else TINY_TOY
+    code, _, err = run_cli(
+        capsys, "train", preset, "--out", run, "--steps", 2, "--quiet", *sets(tiny),
+        "--set", f"model.{key}={value}",
+    )  # fmt: skip
+    assert_one_line_error(code, err, f"model.{key}={value} is not what", f"is {built}")
+    assert not run.exists()

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from gankit.config import Config, apply_overrides, validate
-from gankit.errors import RunError
+from gankit.errors import ConfigError, RunError
 from gankit.presets import preset_config
 from gankit.runs import RunDir, atomic_write_bytes, load_generator
 
@@ -62,6 +62,8 @@ def train(
     run = RunDir.create(out, cfg) if main else RunDir(out)
     try:
         trainer = _trainer(cfg, run)
+        if _record_networks(cfg, trainer) and main:
+            atomic_write_bytes(run.config_path, cfg.to_json().encode())
     except BaseException:  # a refusal, a torch error, Ctrl-C: nothing was trained yet
         if main:  # so leave no half-made run behind to block the retry
             run.discard_unstarted(existed)
@@ -72,6 +74,24 @@ def train(
             atomic_write_bytes(run.config_path, cfg.to_json().encode())
     trainer.train(cfg.train.steps)
     return run
+
+
+def _record_networks(cfg: Config, trainer: Any) -> bool:
+    """config.json names the network families actually built (``auto`` is resolved); a value
+    the variant does not build is refused. True when the config changed."""
+    changed = False
+    for key, built in trainer.variant.network_families(trainer.nets).items():
+        value = getattr(cfg.model, key)
+        if value == "auto":
+            setattr(cfg.model, key, built)
+            changed = True
+        elif value != built:
+            raise ConfigError(
+                f"model.{key}={value} is not what train.variant={cfg.train.variant} builds (its "
+                f"{key} is {built}); drop the key (only cgan, acgan and infogan choose mlp or "
+                "dcgan)."
+            )
+    return changed
 
 
 def resume(

@@ -42,8 +42,10 @@ class DataConfig:
 
 @dataclass
 class ModelConfig:
-    generator: str = "mlp"  # a registered generator network
-    discriminator: str = "mlp"
+    # the network families: "auto" takes the variant's own (recorded in config.json when the
+    # run starts); cgan / acgan / infogan choose mlp (their auto) or dcgan
+    generator: str = "auto"
+    discriminator: str = "auto"
     z_dim: int = 2
     prior: str = "normal"  # noise prior: normal, uniform or student_t (lecture 002)
     prior_df: float = 3.0  # degrees of freedom of the Student-t prior

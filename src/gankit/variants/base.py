@@ -126,6 +126,19 @@ class Variant:
         """What the run offers after training (gankit.exports): here G as the sampler."""
         return {"sample": sampler_export("G", self.layout(cfg, data), data)}
 
+    def network_families(self, nets: dict[str, nn.Module]) -> dict[str, str]:
+        """What ``model.generator`` / ``model.discriminator`` name for this run: the family of
+        the networks built as G and D ("mlp", "dcgan", "conv_xz", ...), for config.json and
+        for refusing a value this variant does not read."""
+        found = {}
+        for key, net_key in (("generator", "G"), ("discriminator", "D")):
+            spec = getattr(nets.get(net_key), "spec", None)
+            if spec is None:
+                continue
+            name = spec["kwargs"].get("base", spec["name"])  # a conditional wrapper's base
+            found[key] = name.removesuffix("_g").removesuffix("_d")
+        return found
+
     def discriminate(self, nets: dict[str, nn.Module], x: Tensor) -> Tensor:
         """D's logits for ``x``; the contour of the 2-D toy frames."""
         return nets["D"](x)

@@ -55,9 +55,10 @@ def require_labels(data: Any, variant: str) -> int:
 
 def base_networks(cfg: Config, data: Any) -> tuple[str, dict, str, dict]:
     """(G base, its kwargs without z_dim, D base, its kwargs) for ``model.generator`` and
-    ``model.discriminator``: "dcgan" (square images) or "mlp" (any data)."""
+    ``model.discriminator``: "dcgan" (square images) or "mlp" (any data; also "auto")."""
     m, shape = cfg.model, list(data.shape)
-    for key, value in (("generator", m.generator), ("discriminator", m.discriminator)):
+    gen, disc = (v if v != "auto" else "mlp" for v in (m.generator, m.discriminator))
+    for key, value in (("generator", gen), ("discriminator", disc)):
         if value not in ("mlp", "dcgan"):
             raise ConfigError(f"model.{key}={value!r}; conditional variants use mlp or dcgan.")
         if value == "dcgan" and (data.kind != "image" or shape[1] != shape[2]):
@@ -65,16 +66,16 @@ def base_networks(cfg: Config, data: Any) -> tuple[str, dict, str, dict]:
                 f"model.{key}=dcgan needs square images; {data.name!r} has shape {tuple(shape)}. "
                 "Use mlp, or set data.image_size."
             )
-    if m.generator == "dcgan":
+    if gen == "dcgan":
         g = {"image_size": shape[1], "channels": shape[0], "width": m.g_channels}
     else:
         g = {"out_shape": shape, "hidden": m.hidden, "layers": m.layers}
         g["tanh"] = data.kind == "image"  # images live in [-1, 1]
-    if m.discriminator == "dcgan":
+    if disc == "dcgan":
         d = {"image_size": shape[1], "channels": shape[0], "width": m.d_channels}
     else:
         d = {"in_shape": shape, "hidden": m.hidden, "layers": m.layers}
-    return f"{m.generator}_g", g, f"{m.discriminator}_d", d
+    return f"{gen}_g", g, f"{disc}_d", d
 
 
 def refuse_unrolling(cfg: Config, variant: str) -> None:
