@@ -60,6 +60,11 @@ QUIET = {"diagnose.enabled": False, "eval.metrics": "", "log.progress": False}
 CONFIGS: dict[str, tuple[str, dict, str]] = {
     "vae": ("vae-fashion", {}, "VAE: KL + pixel squared error (sigma 0.5)"),
     "vaegan": ("vaegan-fashion", {}, "VAE-GAN: KL + D-feature error + GAN (gamma 0.01)"),
+    "vaegan_decay": (
+        "vaegan-fashion",
+        {"train.lr_decay": 0.5},
+        "vaegan-fashion with learning rates decayed to 0 over the last half",
+    ),
 }
 
 
