@@ -180,3 +180,20 @@ def test_slerp_and_lerp():
     mid = slerp(u, v, 0.5)
     assert torch.allclose(mid, torch.tensor([[2**-0.5, 2**-0.5]]))  # on the unit circle
     assert torch.allclose(slerp(u, u, 0.3), u)  # parallel: falls back to lerp
+
+
+def test_sample_fixes_a_latent_code(capsys, tmp_path):
+    """`gankit sample --code C=V` (an InfoGAN code here; AAE clusters use the same layout)."""
+    run = api.train("infogan-digits", tmp_path / "R", steps=2, overrides=TINY_DCGAN).path
+    out = tmp_path / "s.npy"
+    code = main(["sample", str(run), "--n", "8", "--seed", "0", "--code", "0=3", "--out", str(out)])
+    assert code == 0
+    fixed = np.load(out)
+    expect = api.sample(run, 8, seed=0, codes={0: 3})
+    assert np.array_equal(fixed, expect)
+    assert not np.array_equal(fixed, api.sample(run, 8, seed=0, codes={0: 4}))
+    capsys.readouterr()
+    for bad, needle in (("0:3", "must look like C=V"), ("9=1", "code 9 does not exist")):
+        code = main(["sample", str(run), "--n", "2", "--code", bad, "--out", str(out)])
+        err = capsys.readouterr().err.strip().splitlines()
+        assert code != 0 and len(err) == 1 and needle in err[0], err

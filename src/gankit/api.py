@@ -182,18 +182,21 @@ def sample(
     seed: int | None = None,
     ema: bool = True,
     label: int | None = None,
+    codes: dict[int, float] | None = None,
 ) -> np.ndarray:
     """``n`` samples in the `gankit sample` layout.
 
     Images: uint8 (N, C, H, W) on 0..255. Vectors: float32 (N, D). ``label`` asks a
-    conditional run for one class (0..K-1); other runs refuse it with a RunError.
+    conditional run for one class (0..K-1); other runs refuse it with a RunError. ``codes``
+    fixes latent codes by number ({code: value}: an InfoGAN code, an AAE cluster or mixture
+    component); a run without such codes refuses them.
     """
     from gankit.data import from_unit_range
 
     if n < 1:
         raise RunError(f"--n must be at least 1, got {n}.")
     G = load_generator(run_dir, ema=ema)
-    x = G.sample(n, seed=seed, label=label)
+    x = G.sample(n, seed=seed, label=label, codes=codes)
     if G.kind == "image":
         return from_unit_range(x).numpy()
     return x.numpy().astype(np.float32)

@@ -6,15 +6,33 @@ import argparse
 
 from gankit import api
 from gankit.cli.latent import sample_per_class
+from gankit.errors import RunError
 
 
 def _cmd_sample(args: argparse.Namespace) -> None:
     if args.per_class:  # a row per class: gankit.latent.per_class_grid
         return sample_per_class(args)
     # a label on an unconditional run, or outside 0..K-1, is a one-line RunError
-    samples = api.sample(args.run, args.n, seed=args.seed, ema=not args.no_ema, label=args.label)
+    codes = dict(_code(text) for text in args.code)
+    samples = api.sample(
+        args.run, args.n, seed=args.seed, ema=not args.no_ema, label=args.label, codes=codes
+    )
     path = api.save_samples(samples, args.out)
     print(f"wrote {len(samples)} samples {tuple(samples.shape)} {samples.dtype} to {path}")
+
+
+def _code(text: str) -> tuple[int, float]:
+    """``C=V``: latent code number C fixed to V (a category index or a continuous value)."""
+    number, sep, value = text.partition("=")
+    try:
+        if not sep:
+            raise ValueError
+        return int(number), float(value)
+    except ValueError:
+        raise RunError(
+            f"--code {text!r} must look like C=V, e.g. --code 0=3 (code 0 set to 3); "
+            "`gankit list` and the run's layout name its codes."
+        ) from None
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
@@ -28,4 +46,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--per-class", action="store_true", help="a grid with one row of --n samples per class"
     )
     p.add_argument("--no-ema", action="store_true", help="use the raw G, not its EMA")
+    p.add_argument(
+        "--code",
+        action="append",
+        default=[],
+        metavar="C=V",
+        help="fix latent code C to V: an InfoGAN code, an AAE cluster / mixture component "
+        "(code 0), e.g. --code 0=3 (repeatable)",
+    )
     p.set_defaults(func=_cmd_sample)
