@@ -65,6 +65,7 @@ CONFIGS: dict[str, tuple[str, dict, str]] = {
         {"train.lr_decay": 0.5},
         "vaegan-fashion with learning rates decayed to 0 over the last half",
     ),
+    "vaegan_gamma0.1": ("vaegan-fashion", {"options.gamma": 0.1}, "vaegan-fashion, gamma 0.1"),
 }
 
 
