@@ -44,7 +44,14 @@ from gankit.networks.conditional import LatentLayout
 from gankit.nn.modes import evaluating
 from gankit.presets import register_preset
 from gankit.variants._aae_priors import PRIORS, draw_prior, labelled_subset
-from gankit.variants.base import VARIANTS, Phase, StepContext, Variant, sampler_export
+from gankit.variants.base import (
+    VARIANTS,
+    Phase,
+    StepContext,
+    Variant,
+    reconstruct_export,
+    sampler_export,
+)
 
 PICTURE_POINTS = 2000  # held-out codes (and as many prior samples) in the latent picture
 
@@ -237,15 +244,7 @@ class AAE(Variant):
                 output={"kind": "codes", "shape": [k + cfg.model.z_dim]},
                 description="encode to codes: z, or [q(y|x), z] with a categorical prior",
             ),
-            "reconstruct": Export(
-                "reconstruct",
-                "map",
-                input=data_io,
-                output=data_io,
-                composite="encode_decode",
-                parts={"encoder": "E", "decoder": "G"},
-                description="reconstruct: G(E(x))",
-            ),
+            "reconstruct": reconstruct_export(data_io, "reconstruct: G(E(x))"),
         }
         if k:
             out["classify"] = Export(

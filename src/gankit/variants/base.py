@@ -162,3 +162,19 @@ def sampler_export(module: str, layout: LatentLayout, data: Any, **kw: Any) -> E
 
 
 VARIANTS: Registry[type[Variant]] = Registry("variant")
+
+
+def reconstruct_export(io: dict[str, Any], description: str, encoder: str = "E",
+                       decoder: str = "G") -> Export:  # fmt: skip
+    """The ``reconstruct`` export x -> G(E(x)) of a model that learns both maps: a composite of
+    the two trained networks (gankit.networks.composite.EncodeDecode, which takes a stochastic
+    encoder's mean). ``io``: the data's {"kind", "shape"}, both input and output."""
+    return Export(
+        "reconstruct",
+        "map",
+        input=io,
+        output=io,
+        composite="encode_decode",
+        parts={"encoder": encoder, "decoder": decoder},
+        description=description,
+    )

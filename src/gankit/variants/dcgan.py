@@ -65,21 +65,7 @@ class DCGAN(GAN):
         not one, so it exports no per-image discriminator."""
         if data.kind != "image":  # build refuses such data; nothing to describe
             return super().exports(cfg, data)
-        channels, size, _ = data.shape
-        with torch.device("meta"):  # only the feature length is wanted: no storage
-            D = build_network(
-                "dcgan_d", image_size=size, channels=channels, width=cfg.model.d_channels
-            )
-        features = Export(
-            "D",
-            "map",
-            input={"kind": "image", "shape": list(data.shape)},
-            output={"kind": "vector", "shape": [D.probe_feature_dim()]},
-            ema=False,
-            call="probe_features",
-            description="D's conv features, each layer max-pooled to 4x4 (Radford et al. Sec. 5.1)",
-        )
-        out = {**super().exports(cfg, data), "features": features}
+        out = {**super().exports(cfg, data), "features": d_features_export(cfg, data)}
         if cfg.tricks.pack == 1:
             out["discriminator"] = Export(
                 "D",
@@ -91,3 +77,21 @@ class DCGAN(GAN):
                 description="D's logit per image: high for real, low for fake",
             )
         return out
+
+
+def d_features_export(cfg: Config, data: Any, module: str = "D") -> Export:
+    """The ``features`` export of a DCGAN discriminator ``module`` on image ``data``: each
+    conv layer max-pooled to 4 x 4 and concatenated (Radford et al. 2015, Sec. 5.1), what
+    `gankit probe` reads."""
+    channels, size, _ = data.shape
+    with torch.device("meta"):  # only the feature length is wanted: no storage
+        D = build_network("dcgan_d", image_size=size, channels=channels, width=cfg.model.d_channels)
+    return Export(
+        module,
+        "map",
+        input={"kind": "image", "shape": list(data.shape)},
+        output={"kind": "vector", "shape": [D.probe_feature_dim()]},
+        ema=False,
+        call="probe_features",
+        description="D's conv features, each layer max-pooled to 4x4 (Radford et al. Sec. 5.1)",
+    )

@@ -36,7 +36,14 @@ from gankit.exports import Export
 from gankit.networks import build_network
 from gankit.nn.modes import evaluating
 from gankit.presets import register_preset
-from gankit.variants.base import VARIANTS, Phase, StepContext, Variant, sampler_export
+from gankit.variants.base import (
+    VARIANTS,
+    Phase,
+    StepContext,
+    Variant,
+    reconstruct_export,
+    sampler_export,
+)
 
 
 @VARIANT_OPTIONS.register("vae")
@@ -143,15 +150,7 @@ class VAE(Variant):
             call="mean",
             description="encode images to the posterior mean mu(x) of q(z|x)",
         )
-        out["reconstruct"] = Export(  # x -> G(mu(x)), a composite of the two trained maps
-            "reconstruct",
-            "map",
-            input=image,
-            output=image,
-            composite="encode_decode",
-            parts={"encoder": "E", "decoder": "G"},
-            description="reconstruct images: G(mu(x))",
-        )
+        out["reconstruct"] = reconstruct_export(image, "reconstruct images: G(mu(x))")
         out["encoder_features"] = Export(
             "E",
             "map",

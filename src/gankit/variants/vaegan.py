@@ -50,6 +50,7 @@ from gankit.exports import Export
 from gankit.networks import build_network
 from gankit.presets import register_preset
 from gankit.variants.base import VARIANTS, Phase, StepContext
+from gankit.variants.dcgan import d_features_export
 from gankit.variants.vae import FASHION_28, VAE, gaussian_kl, reparameterise, squared_error
 
 
@@ -164,19 +165,7 @@ class VAEGAN(VAE):
         out = super().exports(cfg, data)
         if data.kind != "image":  # build refuses such data; nothing more to describe
             return out
-        channels, size, _ = data.shape
-        with torch.device("meta"):  # only the feature length is wanted: no storage
-            D = build_network("dcgan_d", image_size=size, channels=channels,
-                              width=cfg.model.d_channels)  # fmt: skip
-        out["features"] = Export(
-            "D",
-            "map",
-            input={"kind": "image", "shape": list(data.shape)},
-            output={"kind": "vector", "shape": [D.probe_feature_dim()]},
-            ema=False,
-            call="probe_features",
-            description="D's conv features, each layer max-pooled to 4x4 (Radford et al. Sec. 5.1)",
-        )
+        out["features"] = d_features_export(cfg, data)
         return out
 
 
