@@ -66,6 +66,9 @@ CONFIGS: dict[str, tuple[str, dict, str]] = {
         "vaegan-fashion with learning rates decayed to 0 over the last half",
     ),
     "vaegan_gamma0.1": ("vaegan-fashion", {"options.gamma": 0.1}, "vaegan-fashion, gamma 0.1"),
+    # an EMA of G and E (a 200-step window) for both, as dcgan-fashion samples from an EMA
+    "vae_ema": ("vae-fashion", {"train.ema": 0.995}, "vae-fashion, EMA 0.995"),
+    "vaegan_ema": ("vaegan-fashion", {"train.ema": 0.995}, "vaegan-fashion, EMA 0.995"),
 }
 
 
