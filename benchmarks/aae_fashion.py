@@ -24,9 +24,7 @@ A markdown table is printed.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import platform
 import sys
 import tempfile
 import time
@@ -35,6 +33,7 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
+from bench_cache import code_fingerprint
 
 from gankit import api
 from gankit.data import load_dataset
@@ -46,16 +45,6 @@ from gankit.variants._aae_priors import label_by_confidence, label_by_majority, 
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = {"cluster": "aae-cluster-fashion", "semi": "aae-semi-fashion"}
-
-
-def code_fingerprint() -> str:
-    """sha256 of gankit's source, this script and the environment that runs them."""
-    digest = hashlib.sha256()
-    for path in [*sorted((ROOT / "src" / "gankit").rglob("*.py")), Path(__file__).resolve()]:
-        digest.update(str(path.name).encode() + path.read_bytes())
-    env = f"torch {torch.__version__} python {sys.version_info[:2]} {platform.machine()}"
-    digest.update(env.encode())
-    return digest.hexdigest()[:12]
 
 
 def train(preset: str, out: Path, seed: int, steps: int | None) -> float:
@@ -213,7 +202,7 @@ def main(argv: list[str] | None = None) -> int:
     torch.set_num_threads(1)
     cache = Path(args.cache)
     stored: dict = json.loads(cache.read_text()) if cache.exists() else {}
-    fp = f"{code_fingerprint()}/steps={args.steps}"
+    fp = f"{code_fingerprint(Path(__file__))}/steps={args.steps}"
     results = stored.get(fp, {})
     seeds = list(range(args.seeds))
     for part in parts:

@@ -21,14 +21,13 @@ any change of the code and only reuses runs of exactly this code.
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
-import platform
 import sys
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import numpy as np
+from bench_cache import code_fingerprint
 from toy_modes import N_SAMPLES, key, mean_std, one_run  # same scoring as the toy tables
 
 from gankit.presets import PRESETS
@@ -48,19 +47,7 @@ CONFIGS: dict[str, tuple[str, dict, str, str]] = {
 }
 
 
-def code_fingerprint() -> str:
-    """sha256 of every source file of gankit and of the environment that runs it."""
-    import torch
-
-    digest = hashlib.sha256()
-    for path in sorted((ROOT / "src" / "gankit").rglob("*.py")):
-        digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
-    env = f"torch {torch.__version__} python {sys.version_info[:2]} {platform.machine()}"
-    digest.update(env.encode())
-    return digest.hexdigest()[:12]
-
-
-FINGERPRINT = code_fingerprint()
+FINGERPRINT = code_fingerprint()  # benchmarks/bench_cache.py
 
 
 def run_key(name: str, seed: int, preset: str, overrides: dict) -> str:

@@ -27,11 +27,14 @@ def environment() -> str:
     )
 
 
-def code_fingerprint() -> str:
-    """12 hex digits of sha256 over gankit's source files (path and bytes) and environment()."""
+def code_fingerprint(*extra: Path) -> str:
+    """12 hex digits of sha256 over gankit's source files (path and bytes), any ``extra`` files
+    (a benchmark script whose own code decides the result) and environment()."""
     digest = hashlib.sha256()
-    for path in sorted((ROOT / "src" / "gankit").rglob("*.py")):
-        digest.update(str(path.relative_to(ROOT)).encode() + path.read_bytes())
+    for path in [*sorted((ROOT / "src" / "gankit").rglob("*.py")), *map(Path, extra)]:
+        path = path.resolve()
+        name = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path.name
+        digest.update(str(name).encode() + path.read_bytes())
     digest.update(environment().encode())
     return digest.hexdigest()[:12]
 

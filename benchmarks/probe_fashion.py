@@ -32,7 +32,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
-from ali_grid import code_fingerprint
+from bench_cache import code_fingerprint
 
 ROOT = Path(__file__).resolve().parents[1]
 FINGERPRINT = code_fingerprint()

@@ -39,7 +39,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from ali_grid import FINGERPRINT  # the same source + environment fingerprint
+from bench_cache import code_fingerprint
 from PIL import Image, ImageDraw
 
 from gankit import api
@@ -52,6 +52,7 @@ from gankit.runs import load_generator, load_model
 from gankit.viz import image_grid, save_png
 
 ROOT = Path(__file__).resolve().parents[1]
+FINGERPRINT = code_fingerprint()  # gankit's source + environment (bench_cache)
 EXTRACTOR = "domain:fashion-mnist"
 REFERENCE = "fashion-mnist:test"
 # what every benchmark run turns off: live diagnostics and in-training metrics cost CPU time

@@ -71,7 +71,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         "--source",
         choices=SOURCES,
         default="features",
-        help="features: the discriminator's conv layers; encoder: the run's encoder codes",
+        help="features: the discriminator's conv layers; encoder: the run's encoder_features "
+        "export (pooled conv features + code) where it has one, else its codes",
     )
     p.add_argument(
         "--detect",

@@ -388,6 +388,8 @@ class Trainer:
         tensors.update({f"variant.{k}": v for k, v in self.variant.state().items()})
         tensors["rng.noise"] = self.noise_rng.get_state()
         tensors["rng.torch"] = torch.get_rng_state()
+        if self.device.type == "cuda":  # dropout on the GPU draws from the device's generator
+            tensors["rng.cuda"] = torch.cuda.get_rng_state(self.device)
         # sums since the last stats record, so a resumed run logs the same means
         tensors.update({f"stats_sum.{k}": v for k, v in self._sums.items()})
         meta = {
@@ -472,6 +474,8 @@ class Trainer:
             self.batcher.restore(meta["batcher"], batch)
             self.noise_rng.set_state(tensors["rng.noise"].to(torch.uint8))
             torch.set_rng_state(tensors["rng.torch"].to(torch.uint8))
+            if self.device.type == "cuda" and "rng.cuda" in tensors:
+                torch.cuda.set_rng_state(tensors["rng.cuda"].to(torch.uint8), self.device)
             sums = prefixed(tensors, "stats_sum")
             self._counts = statecheck.check_stats_sums(meta.get("stats_counts", {}), sums)
             self._sums = {k: v.to(self.device) for k, v in sums.items()}
