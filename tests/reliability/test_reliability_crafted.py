@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import math
 import time
 import zipfile
 
@@ -138,6 +139,13 @@ def test_generator_weights_of_wrong_shape_or_dtype(run, edit, message):
         (None, lambda m: m["batcher"].update(position=10**9), "past the"),
         (None, lambda m: m["optimizers"]["G"]["param_groups"][0].update(lr="fast"), "lr='fast'"),
         (None, lambda m: m["optimizers"]["G"]["param_groups"][0].pop("eps"), "lack"),
+        # found by the resume fuzz: a weight decay past float32 overflowed inside Adam's step
+        (
+            None,
+            lambda m: m["optimizers"]["D"]["param_groups"][0].update(weight_decay=2**130),
+            "weight_decay",
+        ),
+        (None, lambda m: m["optimizers"]["G"]["param_groups"][0].update(lr=math.inf), "lr=inf"),
         # beta1 < 0 makes Adam's bias correction beta1 ** step complex
         (
             None,

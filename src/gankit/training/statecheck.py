@@ -77,6 +77,9 @@ def check_optimizer_meta(opt: torch.optim.Optimizer, meta: Any) -> None:
         raise ValueError("the optimizer's per-parameter scalars are damaged")
 
 
+FLOAT32_MAX = float(torch.finfo(torch.float32).max)
+
+
 def check_optimizer_state(opt: torch.optim.Optimizer) -> None:
     """After loading: every setting present, and per-parameter state shaped like Adam's own
     (moments the shape of their parameter, a step count that is one number)."""
@@ -85,6 +88,14 @@ def check_optimizer_state(opt: torch.optim.Optimizer) -> None:
         if missing:
             raise ValueError(f"the optimizer's settings lack {sorted(missing)}")
         if isinstance(opt, torch.optim.Adam):  # the ranges Adam's own constructor enforces
+            for key in ("lr", "eps", "weight_decay"):
+                value = group[key]
+                # Adam's kernels take these as float32 scalars: an infinite or overflowing
+                # value (JSON allows Infinity and huge integers) would fail mid-step
+                if isinstance(value, bool) or not isinstance(value, (int, float)):
+                    raise ValueError(f"the optimizer's {key} is not a number")
+                if not math.isfinite(value) or abs(value) > FLOAT32_MAX:
+                    raise ValueError(f"the optimizer's {key} ({value:g}) is not a finite float")
             b1, b2 = group["betas"]
             if not (group["lr"] >= 0 and group["eps"] >= 0 and group["weight_decay"] >= 0):
                 raise ValueError("the optimizer's lr, eps or weight_decay is negative")
