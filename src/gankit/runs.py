@@ -514,6 +514,15 @@ def load_generator(
         raise CheckpointError(
             f"{ckpt.path}: {e.module}'s z_dim differs from config.json's model.z_dim."
         )
+    # A crafted layout could ask for noise of 2**31 dimensions, a huge allocation at the first
+    # sample; no real one is wider than the network's weights or differs from config.json's z.
+    size = max(1, sum(t.numel() for t in net.state_dict().values()))
+    layout_z = (e.layout or {}).get("z_dim", cfg.model.z_dim)
+    if any(n > size for n in _ints(e.layout)) or layout_z != cfg.model.z_dim:
+        raise CheckpointError(
+            f"{ckpt.path}: the sample export's latent layout does not fit {e.module}; the "
+            "checkpoint is damaged or crafted."
+        )
     prior = NoisePrior(cfg.model.prior, cfg.model.z_dim, cfg.model.prior_df)
     try:
         G = Generator(

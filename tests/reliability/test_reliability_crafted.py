@@ -117,6 +117,18 @@ def test_generator_spec_asking_for_a_huge_network(run):
     assert time.perf_counter() - t0 < 60  # a generous bound: it must not build the network
 
 
+@pytest.mark.parametrize("z_dim", [2**31 - 1, 3])
+def test_sample_layout_asking_for_huge_noise(run, z_dim):
+    """A layout of 2**31 noise dimensions made the first sample allocate 8 GiB per row (the
+    OOM the load fuzz once hit); refused before any noise is drawn."""
+
+    def wide(meta):
+        meta["exports"]["sample"]["layout"]["z_dim"] = z_dim
+
+    with pytest.raises(CheckpointError, match="latent layout does not fit"):
+        load_generator(_rewrite(run, edit_meta=wide))
+
+
 @pytest.mark.parametrize(
     "edit, message",
     [
