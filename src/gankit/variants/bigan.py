@@ -34,7 +34,14 @@ from gankit.exports import Export
 from gankit.networks import build_network
 from gankit.nn.modes import evaluating
 from gankit.presets import TOY, register_preset
-from gankit.variants.base import VARIANTS, Phase, StepContext, Variant, sampler_export
+from gankit.variants.base import (
+    VARIANTS,
+    Phase,
+    StepContext,
+    Variant,
+    reconstruct_export,
+    sampler_export,
+)
 
 
 @VARIANTS.register("bigan")
@@ -148,14 +155,8 @@ class BiGAN(Variant):
                 output=code,
                 description="encode data to latent codes z = E(x)",
             ),
-            "reconstruct": Export(  # x -> G(E(x)), a composite of the two trained maps
-                "reconstruct",
-                "map",
-                input=data_io,
-                output=data_io,
-                composite="encode_decode",
-                parts={"encoder": "E", "decoder": "G"},
-                description="reconstruct data: G(E(x)) (E's mean for a stochastic encoder)",
+            "reconstruct": reconstruct_export(
+                data_io, "reconstruct data: G(E(x)) (E's mean for a stochastic encoder)"
             ),
             **self.feature_exports(cfg, data),
         }
