@@ -14,25 +14,21 @@ def _cmd_eval(args: argparse.Namespace) -> None:
 
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        result = _evaluate(args, evaluate)
+        result = evaluate(
+            args.source,
+            args.reference,
+            metrics=args.metrics,
+            n=args.n,
+            extractor=args.extractor,
+            seed=args.seed,
+            batch_size=args.batch_size,
+            device=args.device,
+            train_extractor=not args.no_train_extractor,
+            use_cache=not args.no_cache,
+        )
     for note in dict.fromkeys(str(w.message) for w in caught):  # each once, in order
         print(f"gankit: note: {note}", file=sys.stderr)
     print(json.dumps(result, indent=2, sort_keys=True))
-
-
-def _evaluate(args: argparse.Namespace, evaluate):
-    return evaluate(
-        args.source,
-        args.reference,
-        metrics=args.metrics,
-        n=args.n,
-        extractor=args.extractor,
-        seed=args.seed,
-        batch_size=args.batch_size,
-        device=args.device,
-        train_extractor=not args.no_train_extractor,
-        use_cache=not args.no_cache,
-    )
 
 
 def _cmd_extractor_train(args: argparse.Namespace) -> None:

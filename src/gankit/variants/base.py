@@ -28,6 +28,7 @@ import torch
 from torch import Tensor, nn
 
 from gankit.config import Config
+from gankit.errors import ConfigError
 from gankit.exports import Export
 from gankit.networks.conditional import LatentLayout
 from gankit.registry import Registry
@@ -178,3 +179,14 @@ def reconstruct_export(io: dict[str, Any], description: str, encoder: str = "E",
         parts={"encoder": encoder, "decoder": decoder},
         description=description,
     )
+
+
+def square_images(data: Any, who: str, hint: str) -> tuple[int, int]:
+    """(channels, side) of square image ``data``; one ConfigError line otherwise, naming
+    ``who`` needs it and, for non-image data, the ``hint`` of what to use instead."""
+    if data.kind != "image":
+        raise ConfigError(f"{who} needs image data; {data.name!r} is {data.kind} data. {hint}")
+    channels, height, width = data.shape
+    if height != width:
+        raise ConfigError(f"{who} needs square images, got {height}x{width}; set data.image_size.")
+    return channels, height

@@ -41,6 +41,7 @@ from gankit.variants.base import (
     Variant,
     reconstruct_export,
     sampler_export,
+    square_images,
 )
 
 
@@ -74,11 +75,7 @@ class BiGAN(Variant):
         """BiGAN Sec. 4 / ALI Appendix A on images: G a DCGAN generator, E a DCGAN-trunk
         encoder (conv_e, as wide as D), D(x, z) a conv trunk on x joined with an MLP on z
         (conv_xz_d, gankit.networks.joint)."""
-        channels, side, other = data.shape
-        if side != other:
-            raise ConfigError(
-                f"{self.name} needs square images, got {side}x{other}; set data.image_size."
-            )
+        channels, side = square_images(data, self.name, "")
         m, shape = cfg.model, {"image_size": side, "channels": channels}
         return {  # G, E, D as for vectors
             "G": build_network("dcgan_g", z_dim=m.z_dim, width=m.g_channels, **shape),

@@ -13,10 +13,9 @@ from torch import nn
 
 from gankit import tricks
 from gankit.config import Config
-from gankit.errors import ConfigError
 from gankit.exports import Export
 from gankit.networks import build_network
-from gankit.variants.base import VARIANTS
+from gankit.variants.base import VARIANTS, square_images
 from gankit.variants.gan import GAN
 
 
@@ -29,16 +28,7 @@ class DCGAN(GAN):
     )
 
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
-        if data.kind != "image":
-            raise ConfigError(
-                f"DCGAN needs image data; {data.name!r} is {data.kind} data. "
-                "Use train.variant=gan for vectors."
-            )
-        channels, height, width = data.shape
-        if height != width:
-            raise ConfigError(
-                f"DCGAN needs square images, got {height}x{width}; set data.image_size."
-            )
+        channels, height = square_images(data, "DCGAN", "Use train.variant=gan for vectors.")
         m = cfg.model
         G = build_network(
             "dcgan_g",

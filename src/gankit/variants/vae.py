@@ -43,6 +43,7 @@ from gankit.variants.base import (
     Variant,
     reconstruct_export,
     sampler_export,
+    square_images,
 )
 
 
@@ -97,17 +98,8 @@ class VAE(Variant):
 
     def image_shape(self, data: Any) -> tuple[int, int]:
         """(channels, side) of square image data; a ConfigError for anything else."""
-        if data.kind != "image":
-            raise ConfigError(
-                f"{self.name} needs image data; {data.name!r} is {data.kind} data. "
-                "Use e.g. data.name=fashion-mnist (or ali / bigan for vectors)."
-            )
-        channels, height, width = data.shape
-        if height != width:
-            raise ConfigError(
-                f"{self.name} needs square images, got {height}x{width}; set data.image_size."
-            )
-        return channels, height
+        hint = "Use e.g. data.name=fashion-mnist (or ali / bigan for vectors)."
+        return square_images(data, self.name, hint)
 
     def encoder(self, cfg: Config, channels: int, size: int) -> nn.Module:
         """q(z|x): conv_e with a Gaussian head, as wide as D (model.d_channels)."""
