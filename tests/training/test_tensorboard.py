@@ -44,3 +44,15 @@ def test_image_run_writes_sample_grids(tmp_path):
     assert [e.step for e in grids] == [int(p.stem.split("_")[1]) for p in pngs]
     assert {5, 10} <= {e.step for e in grids}
     assert grids[0].width > 0 and grids[0].height > 0
+
+
+def test_missing_tensorboard_package_is_one_clear_line(tmp_path, monkeypatch):
+    import sys
+
+    from gankit.errors import ConfigError
+
+    monkeypatch.setitem(sys.modules, "torch.utils.tensorboard", None)  # import fails
+    over = {**TINY_TOY, "log.tensorboard": True}
+    with pytest.raises(ConfigError, match=r'pip install "gankit\[tensorboard\]"'):
+        api.train("toy-ring", tmp_path / "R", steps=2, overrides=over)
+    assert not (tmp_path / "R").exists()  # nothing trained: the new run is undone
