@@ -55,9 +55,7 @@ def train(
     validate(cfg)  # the direct edits above (steps, seed) get the same range checks
     if cfg.data.root:  # stored absolute: resume and eval may run from another directory
         cfg.data.root = str(Path(cfg.data.root).expanduser().resolve())
-    from gankit.training.distributed import env_info
-
-    main = env_info().is_main  # under torchrun only rank 0 writes the run directory
+    main = _is_main()  # under torchrun only rank 0 writes the run directory
     existed = Path(out).exists()
     run = RunDir.create(out, cfg) if main else RunDir(out)
     try:
@@ -111,7 +109,7 @@ def resume(
     if overrides:
         _check_resume_keys(overrides)
         apply_overrides(cfg, overrides)
-        if env_is_main():
+        if _is_main():
             atomic_write_bytes(run.config_path, cfg.to_json().encode())
     if progress is not None:
         cfg.log.progress = progress
@@ -119,9 +117,7 @@ def resume(
     if run.checkpoint_paths():
         ckpt = run.load_checkpoint()
         trainer.load_state(ckpt.tensors, ckpt.meta, ckpt.step)
-    from gankit.training.distributed import env_info
-
-    main = env_info().is_main
+    main = _is_main()
     if main:
         run.truncate_stats(trainer.step)  # records written after that checkpoint are replayed
     if steps is not None and steps != cfg.train.steps:
@@ -170,8 +166,9 @@ def _check_resume_keys(overrides: list[str] | dict[str, Any]) -> None:
             )
 
 
-def env_is_main() -> bool:
-    from gankit.training.distributed import env_info
+def _is_main() -> bool:
+    """Under torchrun, whether this is rank 0 (which alone writes the run directory)."""
+    from gankit.training.distributed import env_info  # only training imports the training code
 
     return env_info().is_main
 
