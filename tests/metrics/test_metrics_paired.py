@@ -355,3 +355,68 @@ def test_sample_set_metrics_through_the_registry_equal_their_functions():
     assert compute_metric("memorization", inputs) == {f"mem_{k}": v for k, v in mem.items()}
     for name in ("fid", "kid", "is", "mode_coverage", "memorization"):
         assert set(compute_metric(name, inputs)) == set(get_metric(name).keys)
+
+
+# --- super-resolution conventions: border crop and the Y channel, against scikit-image ---------
+def _skimage_y(u8):
+    """(N, 3, H, W) uint8 -> (N, H, W) float Y on 16..235 by scikit-image's rgb2ycbcr."""
+    from skimage.color import rgb2ycbcr
+
+    return np.stack([rgb2ycbcr(im.transpose(1, 2, 0))[..., 0] for im in u8])
+
+
+def test_psnr_on_y_channel_with_crop_matches_scikit_image():
+    from skimage.metrics import peak_signal_noise_ratio as sk_psnr
+
+    o, t = pair_u8(n=4, c=3, h=30, w=26, seed=3)
+    crop = 4
+    yo, yt = _skimage_y(o), _skimage_y(t)
+    want = np.mean([
+        sk_psnr(a[crop:-crop, crop:-crop], b[crop:-crop, crop:-crop], data_range=255.0)
+        for a, b in zip(yt, yo)
+    ])  # fmt: skip
+    assert psnr(o, t, crop=crop, y_channel=True) == pytest.approx(want, rel=1e-9)
+    # the same through the registry and score_pairs
+    got = score_pairs(o, t, "psnr", crop=crop, y_channel=True)["psnr"]
+    assert got == pytest.approx(want, rel=1e-9)
+    # and it differs from the RGB / uncropped figures, so the options do something
+    assert abs(psnr(o, t) - want) > 0.1
+
+
+def test_ssim_on_y_channel_with_crop_matches_scikit_image():
+    from skimage.metrics import structural_similarity as sk_ssim
+
+    o, t = pair_u8(n=3, c=3, h=32, w=28, seed=4)
+    crop = 2
+    yo, yt = _skimage_y(o) / 255.0, _skimage_y(t) / 255.0
+    want = np.mean([
+        sk_ssim(
+            a[crop:-crop, crop:-crop], b[crop:-crop, crop:-crop], data_range=1.0,
+            gaussian_weights=True, sigma=1.5, use_sample_covariance=False,
+        )
+        for a, b in zip(yt, yo)
+    ])  # fmt: skip
+    assert ssim(o, t, crop=crop, y_channel=True) == pytest.approx(want, abs=1e-9)
+    assert score_pairs(o, t, "ssim", crop=crop, y_channel=True)["ssim"] == pytest.approx(
+        want, abs=1e-9
+    )
+
+
+def test_grey_ssim_matches_scikit_image():
+    from skimage.metrics import structural_similarity as sk_ssim
+
+    o, t = pair_u8(n=3, c=1, h=28, w=28, seed=5)
+    want = np.mean([
+        sk_ssim(a[0] / 255.0, b[0] / 255.0, data_range=1.0, gaussian_weights=True, sigma=1.5,
+                use_sample_covariance=False)
+        for a, b in zip(t, o)
+    ])  # fmt: skip
+    # y_channel leaves grey images as they are
+    assert ssim(o, t, y_channel=True) == pytest.approx(want, abs=1e-9)
+
+
+@pytest.mark.parametrize("crop", [-1, 12, 1.5, True])
+def test_a_bad_crop_is_one_clear_error(crop):
+    o, t = pair_u8(n=2, c=1, h=24, w=24)
+    with pytest.raises(DataError, match="crop"):
+        psnr(o, t, crop=crop)

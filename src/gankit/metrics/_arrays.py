@@ -111,16 +111,50 @@ def to_signed_unit(x: torch.Tensor, name: str) -> torch.Tensor:
     return y
 
 
-def image_pair_batches(outputs, targets, batch_size: int):
-    """Yield aligned float64 [-1, 1] chunks (B, C, H, W) of a checked image pair."""
+#: ITU-R BT.601 luma of RGB on [0, 1] into [16, 235] / 255 (MATLAB's rgb2ycbcr, the Y channel
+#: on which super-resolution papers report PSNR / SSIM, e.g. Ledig et al. 2017, Sec. 4.1).
+Y_WEIGHTS = (65.481, 128.553, 24.966)
+Y_OFFSET = 16.0
+
+
+def luma(x: torch.Tensor) -> torch.Tensor:
+    """(B, 3, H, W) RGB on [-1, 1] -> (B, 1, H, W) BT.601 luma Y on [-1, 1] (Y / 255 on [0, 1],
+    i.e. 16..235 of 255, mapped like any intensity to [-1, 1])."""
+    rgb = (x + 1.0) / 2.0
+    w = torch.tensor(Y_WEIGHTS, dtype=x.dtype).view(1, 3, 1, 1)
+    y = (Y_OFFSET + (rgb * w).sum(dim=1, keepdim=True)) / 255.0
+    return y * 2.0 - 1.0
+
+
+def check_crop(crop: int, h: int, w: int) -> None:
+    if isinstance(crop, bool) or not isinstance(crop, int) or crop < 0:
+        raise DataError(f"crop must be a whole number of border pixels >= 0, got {crop!r}")
+    if 2 * crop >= min(h, w):
+        raise DataError(f"crop={crop} removes all of a {h}x{w} image; use a smaller border")
+
+
+def image_pair_batches(outputs, targets, batch_size: int, *, crop: int = 0,
+                       y_channel: bool = False):  # fmt: skip
+    """Yield aligned float64 [-1, 1] chunks (B, C, H, W) of a checked image pair.
+
+    ``crop`` removes that many pixels at each border first, and ``y_channel`` replaces RGB
+    images by their luma (grey images are kept): the conventions of super-resolution tables
+    (a border of the scale factor is cropped; e.g. Ledig et al. 2017)."""
     if batch_size < 1:
         raise DataError(f"batch_size must be at least 1, got {batch_size}")
     o, t = image_pair(outputs, targets)
+    h, w = o.shape[-2:]
+    check_crop(crop, h, w)
     for s in range(0, o.shape[0], batch_size):
-        yield (
-            to_signed_unit(o[s : s + batch_size], "outputs"),
-            to_signed_unit(t[s : s + batch_size], "targets"),
-        )
+        pair = []
+        for x, name in ((o[s : s + batch_size], "outputs"), (t[s : s + batch_size], "targets")):
+            x = to_signed_unit(x, name)
+            if crop:
+                x = x[..., crop : h - crop, crop : w - crop]
+            if y_channel and x.shape[1] == 3:
+                x = luma(x)
+            pair.append(x)
+        yield pair[0], pair[1]
 
 
 def mask_pair(outputs, targets) -> tuple[torch.Tensor, torch.Tensor]:

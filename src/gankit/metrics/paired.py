@@ -23,6 +23,8 @@ def score_pairs(
     metrics: str | Sequence[str] = DEFAULT_PAIRED,
     *,
     batch_size: int | None = None,
+    crop: int = 0,
+    y_channel: bool = False,
 ) -> dict[str, float]:
     """Score each output against its target; returns ``{key: value}`` of every chosen metric.
 
@@ -30,7 +32,8 @@ def score_pairs(
     float (numpy or torch) in [-1, 1] for ``psnr`` / ``ssim``; label masks (N, H, W) or
     (N, 1, H, W) for ``dice``. ``metrics`` is a comma string or a list of names (see
     ``gankit list``). ``batch_size`` bounds memory (None: each metric's default); the results
-    do not depend on it. A bad shape, dtype or range raises :class:`~gankit.errors.DataError`,
+    do not depend on it. ``crop`` (border pixels left out) and ``y_channel`` (RGB scored on
+    its BT.601 luma) are the super-resolution conventions for ``psnr`` and ``ssim``. A bad shape, dtype or range raises :class:`~gankit.errors.DataError`,
     an unknown metric :class:`~gankit.errors.ConfigError`.
     """
     names = parse_metric_names(metrics, "pairs")
@@ -42,7 +45,10 @@ def score_pairs(
             f"outputs and targets must have the same shape, got {tuple(o_shape)} and "
             f"{tuple(t_shape)}: each output is scored against the target at the same index"
         )
-    inputs = MetricInputs(outputs=outputs, targets=targets, chosen=names, batch_size=batch_size)
+    inputs = MetricInputs(
+        outputs=outputs, targets=targets, chosen=names, batch_size=batch_size, crop=crop,
+        y_channel=y_channel,
+    )  # fmt: skip
     out: dict[str, float] = {}
     for name in names:
         out.update(compute_metric(name, inputs))

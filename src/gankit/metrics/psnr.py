@@ -28,19 +28,29 @@ DATA_RANGE = 2.0
 DEFAULT_BATCH = 256
 
 
-def psnr_per_image(outputs, targets, *, batch_size: int = DEFAULT_BATCH) -> np.ndarray:
-    """(N,) PSNR in dB of each pair of (N, C, H, W) images; +inf where a pair is identical."""
+def psnr_per_image(
+    outputs, targets, *, batch_size: int = DEFAULT_BATCH, crop: int = 0, y_channel: bool = False
+) -> np.ndarray:
+    """(N,) PSNR in dB of each pair of (N, C, H, W) images; +inf where a pair is identical.
+    ``crop`` border pixels are left out and ``y_channel`` scores RGB images on their BT.601
+    luma, as super-resolution tables do (see ``gankit.metrics._arrays.luma``)."""
     values = []
-    for o, t in image_pair_batches(outputs, targets, batch_size):
+    for o, t in image_pair_batches(outputs, targets, batch_size, crop=crop, y_channel=y_channel):
         mse = ((o - t) ** 2).flatten(1).mean(dim=1)  # (B,)
         values.append(10.0 * torch.log10(DATA_RANGE**2 / mse))  # 1/0 -> +inf
     return torch.cat(values).numpy()
 
 
-def psnr(outputs, targets, *, batch_size: int = DEFAULT_BATCH) -> float:
+def psnr(
+    outputs, targets, *, batch_size: int = DEFAULT_BATCH, crop: int = 0, y_channel: bool = False
+) -> float:
     """Mean over images of the per-image PSNR (dB) of ``outputs`` against ``targets``, both
-    uint8 (N, C, H, W) on 0..255 or float in [-1, 1]."""
-    return float(psnr_per_image(outputs, targets, batch_size=batch_size).mean())
+    uint8 (N, C, H, W) on 0..255 or float in [-1, 1]; ``crop`` and ``y_channel`` as in
+    :func:`psnr_per_image`."""
+    per_image = psnr_per_image(
+        outputs, targets, batch_size=batch_size, crop=crop, y_channel=y_channel
+    )
+    return float(per_image.mean())
 
 
 @register_metric(
@@ -54,4 +64,8 @@ def psnr(outputs, targets, *, batch_size: int = DEFAULT_BATCH) -> float:
 )
 def _score(inputs: MetricInputs) -> dict[str, float]:
     batch = inputs.batch_size or DEFAULT_BATCH
-    return {"psnr": psnr(inputs.outputs, inputs.targets, batch_size=batch)}
+    value = psnr(
+        inputs.outputs, inputs.targets, batch_size=batch, crop=inputs.crop,
+        y_channel=inputs.y_channel,
+    )  # fmt: skip
+    return {"psnr": value}

@@ -101,6 +101,8 @@ class MetricInputs:
     ref_labels: Any = None  # (M,) true class of each reference item
     outputs: Any = None  # paired: (N, C, H, W) images or (N, H, W) masks
     targets: Any = None  # paired: the same shape as outputs
+    crop: int = 0  # paired images: border pixels left out (the SR scale factor, by convention)
+    y_channel: bool = False  # paired images: score RGB on its BT.601 luma (SR convention)
     chosen: Sequence[str] = ()  # every metric of this call (for metrics computed together)
     batch_size: int | None = None  # items per chunk for metrics that loop (None: their default)
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)

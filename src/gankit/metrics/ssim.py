@@ -29,7 +29,7 @@ import torch
 import torch.nn.functional as F
 
 from gankit.errors import DataError
-from gankit.metrics._arrays import image_pair, image_pair_batches
+from gankit.metrics._arrays import check_crop, image_pair, image_pair_batches
 from gankit.metrics.registry import PAIRS, MetricInputs, register_metric
 
 WINDOW = 11  # Gaussian window size (Wang et al. 2004)
@@ -47,21 +47,25 @@ def gaussian_window(size: int = WINDOW, sigma: float = SIGMA) -> torch.Tensor:
     return g[:, None] * g[None, :]
 
 
-def ssim_per_image(outputs, targets, *, batch_size: int = DEFAULT_BATCH):
+def ssim_per_image(
+    outputs, targets, *, batch_size: int = DEFAULT_BATCH, crop: int = 0, y_channel: bool = False
+):
     """(N,) SSIM of each pair of (N, C, H, W) images (mean of the valid-region map over
-    channels and positions)."""
+    channels and positions). ``crop`` border pixels are left out first and ``y_channel``
+    scores RGB images on their BT.601 luma (``gankit.metrics._arrays.luma``)."""
     o, _ = image_pair(outputs, targets)
-    h, w = o.shape[-2:]
+    check_crop(crop, *o.shape[-2:])
+    h, w = o.shape[-2] - 2 * crop, o.shape[-1] - 2 * crop
     if h < WINDOW or w < WINDOW:
         raise DataError(
             f"SSIM's {WINDOW}x{WINDOW} window needs images of at least {WINDOW}x{WINDOW} pixels, "
             f"got {h}x{w}"
         )
-    c = o.shape[1]
+    c = 1 if (y_channel and o.shape[1] == 3) else o.shape[1]
     kernel = gaussian_window().expand(c, 1, WINDOW, WINDOW)  # (C, 1, k, k): one per channel
     c1, c2 = (K1 * DATA_RANGE) ** 2, (K2 * DATA_RANGE) ** 2
     values = []
-    for x, y in image_pair_batches(outputs, targets, batch_size):
+    for x, y in image_pair_batches(outputs, targets, batch_size, crop=crop, y_channel=y_channel):
         x, y = (x + 1.0) / 2.0, (y + 1.0) / 2.0  # [-1, 1] -> intensities on [0, 1]
         b = x.shape[0]
         stats = F.conv2d(torch.cat([x, y, x * x, y * y, x * y]), kernel, groups=c)
@@ -76,9 +80,15 @@ def ssim_per_image(outputs, targets, *, batch_size: int = DEFAULT_BATCH):
     return torch.cat(values).numpy()
 
 
-def ssim(outputs, targets, *, batch_size: int = DEFAULT_BATCH) -> float:
-    """Mean SSIM (Wang et al. 2004) over image pairs, uint8 (N, C, H, W) or float in [-1, 1]."""
-    return float(ssim_per_image(outputs, targets, batch_size=batch_size).mean())
+def ssim(
+    outputs, targets, *, batch_size: int = DEFAULT_BATCH, crop: int = 0, y_channel: bool = False
+) -> float:
+    """Mean SSIM (Wang et al. 2004) over image pairs, uint8 (N, C, H, W) or float in [-1, 1];
+    ``crop`` and ``y_channel`` as in :func:`ssim_per_image`."""
+    per_image = ssim_per_image(
+        outputs, targets, batch_size=batch_size, crop=crop, y_channel=y_channel
+    )
+    return float(per_image.mean())
 
 
 @register_metric(
@@ -92,4 +102,8 @@ def ssim(outputs, targets, *, batch_size: int = DEFAULT_BATCH) -> float:
 )
 def _score(inputs: MetricInputs) -> dict[str, float]:
     batch = inputs.batch_size or DEFAULT_BATCH
-    return {"ssim": ssim(inputs.outputs, inputs.targets, batch_size=batch)}
+    value = ssim(
+        inputs.outputs, inputs.targets, batch_size=batch, crop=inputs.crop,
+        y_channel=inputs.y_channel,
+    )  # fmt: skip
+    return {"ssim": value}
