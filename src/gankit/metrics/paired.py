@@ -33,8 +33,9 @@ def score_pairs(
     (N, 1, H, W) for ``dice``. ``metrics`` is a comma string or a list of names (see
     ``gankit list``). ``batch_size`` bounds memory (None: each metric's default); the results
     do not depend on it. ``crop`` (border pixels left out) and ``y_channel`` (RGB scored on
-    its BT.601 luma) are the super-resolution conventions for ``psnr`` and ``ssim``. A bad shape, dtype or range raises :class:`~gankit.errors.DataError`,
-    an unknown metric :class:`~gankit.errors.ConfigError`.
+    its BT.601 luma) are the super-resolution conventions for ``psnr`` and ``ssim``.
+    A bad shape, dtype or range raises :class:`~gankit.errors.DataError`, an unknown metric
+    :class:`~gankit.errors.ConfigError`.
     """
     names = parse_metric_names(metrics, "pairs")
     if not names:
