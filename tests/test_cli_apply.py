@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
 from gankit.runs import load_model
@@ -209,3 +210,92 @@ def test_dcgan_exports_its_discriminator_logit(runs, tmp_path, capsys):
     x = torch.from_numpy(images).float() / 127.5 - 1
     with torch.no_grad():
         assert np.allclose(logits, D(x).numpy(), atol=1e-6)
+
+
+def test_direction_picks_the_two_way_exports(runs, tmp_path, capsys):
+    np.save(tmp_path / "a.npy", np.random.default_rng(1).normal(size=(4, 2)).astype(np.float32))
+    for direction, export in (("a2b", "apply"), ("b2a", "apply_ba")):
+        for flag, value, name in (("--direction", direction, "d"), ("--export", export, "e")):
+            code, _, _ = run_cli(
+                capsys, "apply", runs / "cyc", "--input", tmp_path / "a.npy",
+                "--out", tmp_path / f"{direction}_{name}.npy", flag, value,
+            )  # fmt: skip
+            assert code == 0
+        assert np.array_equal(
+            np.load(tmp_path / f"{direction}_d.npy"), np.load(tmp_path / f"{direction}_e.npy")
+        )
+
+
+def test_direction_on_a_one_way_run_or_with_export_is_one_line(runs, tmp_path, capsys):
+    np.save(tmp_path / "p.npy", np.zeros((3, 2), np.float32))
+    code, _, err = run_cli(
+        capsys, "apply", runs / "bigan", "--input", tmp_path / "p.npy",
+        "--out", tmp_path / "o.npy", "--direction", "b2a",
+    )  # fmt: skip
+    assert_one_line_error(code, err, "translates one way only", "cyclegan")
+    code, _, err = run_cli(
+        capsys, "apply", runs / "cyc", "--input", tmp_path / "p.npy",
+        "--out", tmp_path / "o.npy", "--direction", "b2a", "--export", "apply",
+    )  # fmt: skip
+    assert_one_line_error(code, err, "--direction picks the export")
+    assert not (tmp_path / "o.npy").exists()
+
+
+class _Doubler(torch.nn.Module):
+    """A fully convolutional stand-in: nearest x2 upscaling of a grey image."""
+
+    def __init__(self):
+        super().__init__()
+        self.w = torch.nn.Parameter(torch.ones(()))
+
+    def forward(self, x):
+        return torch.nn.functional.interpolate(x, scale_factor=2.0) * self.w
+
+
+def _size_free_model(multiple_of=4, min_size=8):
+    from gankit.exports import Export
+    from gankit.runs import Model
+
+    spec = {"kind": "image", "shape": [1, 8, 8], "multiple_of": multiple_of, "min_size": min_size}
+    out = {"kind": "image", "shape": [1, 16, 16]}
+    return Model(_Doubler(), Export("G", "map", spec, out), "apply", 0, "test")
+
+
+def test_a_fully_convolutional_export_takes_every_size_it_declares(tmp_path, capsys):
+    from gankit.applying import _apply_folder
+
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    rng = np.random.default_rng(0)
+    sizes = {"a": (8, 8), "b": (12, 20), "c": (8, 8), "bad_multiple": (10, 12), "small": (4, 4)}
+    for name, (h, w) in sizes.items():
+        Image.fromarray(rng.integers(0, 256, (h, w), dtype=np.uint8)).save(folder / f"{name}.png")
+    done = _apply_folder(_size_free_model(), folder, tmp_path / "out", image_out=True)
+    assert done["written"] == 3
+    assert sorted(p.rsplit("/", 1)[-1] for p in done["skipped"]) == [
+        "bad_multiple.png",
+        "small.png",
+    ]
+    err = capsys.readouterr().err
+    assert "bad_multiple.png is 12x10" in err and "a multiple of 4 and at least 8" in err
+    for name in ("a", "b", "c"):
+        h, w = sizes[name]
+        got = np.asarray(Image.open(tmp_path / "out" / f"{name}.png"))
+        src = np.asarray(Image.open(folder / f"{name}.png"))
+        assert got.shape == (2 * h, 2 * w)
+        assert np.array_equal(got[::2, ::2], src)  # each image went through at its own size
+    # several sizes cannot share one array
+    from gankit.errors import RunError
+
+    with pytest.raises(RunError, match="different sizes"):
+        _apply_folder(_size_free_model(), folder, tmp_path / "o.npy", image_out=True)
+
+
+def test_a_fixed_size_export_still_names_the_size_it_takes():
+    from gankit.applying import size_problem
+
+    spec = {"kind": "image", "shape": [1, 16, 16]}
+    assert size_problem(16, 16, spec) is None
+    assert "takes 16x16" in size_problem(16, 18, spec)
+    assert size_problem(30, 31, {**spec, "min_size": 30}) is None
+    assert "at least 32" in size_problem(30, 32, {**spec, "min_size": 32})

@@ -30,6 +30,21 @@ from gankit.exports import describe as describe_exports
 from gankit.runs import Model, atomic_write_bytes, load_model, run_exports
 
 RECONSTRUCT_EXPORT = "reconstruct"  # x -> G(E(x)), declared by variants that learn an encoder
+#: ``gankit apply --direction``: the exports of a two-way translator (CycleGAN's G_AB, G_BA).
+DIRECTIONS = {"a2b": "apply", "b2a": "apply_ba"}
+
+
+def check_direction(run_dir: str | os.PathLike, export: str) -> None:
+    """``--direction b2a`` on a run that translates one way only is one clear line."""
+    if export == DIRECTIONS["a2b"]:
+        return
+    exports = run_exports(run_dir)
+    if export not in exports:
+        raise RunError(
+            f"--direction: {run_dir} translates one way only (its models: "
+            f"{', '.join(sorted(exports))}); --direction b2a is for runs of two-way "
+            "translators such as cyclegan. Leave it out."
+        )
 
 
 def _read_npy(path: Path) -> np.ndarray:
@@ -39,17 +54,43 @@ def _read_npy(path: Path) -> np.ndarray:
         raise DataError(f"cannot read {path} as a .npy array ({exc}).") from None
 
 
-def _read_image(path: Path, shape: list[int]) -> np.ndarray:
-    """One image as uint8 (C, H, W), checked against the model's input ``shape``."""
+def size_rule(spec: dict) -> tuple[int, int] | None:
+    """(multiple_of, min_size) of a fully convolutional export's input, or None when the
+    export takes exactly the shape it declares. Image-to-image generators (U-Net, ResNet,
+    SRResNet) declare ``multiple_of`` / ``min_size`` so that any size they can take is used."""
+    if "multiple_of" not in spec and "min_size" not in spec:
+        return None
+    return int(spec.get("multiple_of", 1)), int(spec.get("min_size", 1))
+
+
+def size_problem(h: int, w: int, spec: dict) -> str | None:
+    """Why an h x w image does not fit the export's input ``spec``, or None when it does."""
+    rule = size_rule(spec)
+    if rule is None:
+        want_h, want_w = spec.get("shape", [0, 0, 0])[1:]
+        if (h, w) == (want_h, want_w):
+            return None
+        return f"this model takes {want_w}x{want_h} images. Resize them first."
+    multiple, least = rule
+    if h % multiple == 0 and w % multiple == 0 and min(h, w) >= least:
+        return None
+    parts = [f"a multiple of {multiple}"] if multiple > 1 else []
+    parts += [f"at least {least}"] if least > 1 else []
+    return (
+        f"this model takes images whose sides are {' and '.join(parts)} pixels. Crop or pad them."
+    )
+
+
+def _read_image(path: Path, spec: dict) -> np.ndarray:
+    """One image as uint8 (C, H, W), checked against the model's input ``spec``."""
     from PIL import Image
 
-    c, h, w = shape
+    c = spec.get("shape", [1])[0]
     with open_image(path) as image:  # Pillow's decompression-bomb limit stays on
-        if image.size != (w, h):
-            raise DataError(
-                f"{path} is {image.size[0]}x{image.size[1]}; this model takes {w}x{h} "
-                "images. Resize them first."
-            )
+        w, h = image.size
+        problem = size_problem(h, w, spec)
+        if problem:
+            raise DataError(f"{path} is {w}x{h}; {problem}")
         try:
             pixels = np.asarray(image.convert("L" if c == 1 else "RGB"))
         except (OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
@@ -67,11 +108,12 @@ def _to_model_input(array: np.ndarray, model: Model, source: str) -> torch.Tenso
                 f"{source}: images must be uint8 of shape (N, C, H, W); got {array.dtype} "
                 f"{tuple(array.shape)}."
             )
-        if list(array.shape[1:]) != want:
-            raise DataError(
-                f"{source}: images of shape {tuple(array.shape[1:])}; this model takes "
-                f"{tuple(want)} (C, H, W)."
-            )
+        problem = None if array.shape[1] == want[0] else f"this model takes {want[0]} channel(s)"
+        problem = problem or size_problem(*array.shape[2:], e.input)
+        if problem:
+            if size_rule(e.input) is None or array.shape[1] != want[0]:
+                problem = f"this model takes {tuple(want)} (C, H, W)"
+            raise DataError(f"{source}: images of shape {tuple(array.shape[1:])}; {problem}.")
         return to_unit_range(array)
     if array.ndim != 2 or list(array.shape[1:]) != want or array.dtype.kind not in "fiu":
         raise DataError(
@@ -128,7 +170,7 @@ def apply(
         _write_npy(dst, y)
         return {"written": len(y), "skipped": [], "out": str(dst)}
     if src.suffix.lower() in IMAGE_SUFFIXES:
-        x = _read_image(src, model.export.input.get("shape", []))[None]
+        x = _read_image(src, model.export.input)[None]
         y = _from_model_output(model(_to_model_input(x, model, str(src))), model)
         if image_out and dst.suffix.lower() == ".png":
             _write_image(dst, y[0])
@@ -144,11 +186,10 @@ def _apply_folder(model: Model, src: Path, dst: Path, image_out: bool) -> dict:
     files = images_under(src)
     if not files:
         raise DataError(f"no PNG/JPEG images in {src}.")
-    shape = model.export.input.get("shape", [])
     good, arrays, skipped, reasons = [], [], [], []
     for path in files:  # a bad file is named and skipped; the rest is processed
         try:
-            arrays.append(_read_image(path, shape))
+            arrays.append(_read_image(path, model.export.input))
             good.append(path)
         except DataError as exc:
             reasons.append(str(exc))
@@ -160,15 +201,27 @@ def _apply_folder(model: Model, src: Path, dst: Path, image_out: bool) -> dict:
         )
     for reason in reasons:
         print(f"gankit: skipped: {reason}", file=sys.stderr)
-    y = _from_model_output(model(_to_model_input(np.stack(arrays), model, str(src))), model)
+    outputs: list[np.ndarray | None] = [None] * len(arrays)
+    by_size: dict[tuple[int, ...], list[int]] = {}
+    for i, a in enumerate(arrays):  # a fully convolutional model may take several sizes
+        by_size.setdefault(a.shape, []).append(i)
+    for idx in by_size.values():
+        batch = _to_model_input(np.stack([arrays[i] for i in idx]), model, str(src))
+        for i, y in zip(idx, _from_model_output(model(batch), model)):
+            outputs[i] = y
     if image_out and dst.suffix.lower() != ".npy":
-        for path, image in zip(good, y):
+        for path, image in zip(good, outputs):
             _write_image(dst / path.relative_to(src).with_suffix(".png"), image)
     else:
         if dst.suffix.lower() != ".npy":
             raise RunError(f"--out {dst}: this model writes vectors; use FILE.npy.")
-        _write_npy(dst, y)  # rows in the sorted order of the input files
-    return {"written": len(y), "skipped": skipped, "out": str(dst)}
+        if len(by_size) > 1:
+            raise RunError(
+                f"--out {dst}: the images in {src} have {len(by_size)} different sizes, which "
+                "one array cannot hold; give a folder as --out."
+            )
+        _write_npy(dst, np.stack(outputs))  # rows in the sorted order of the input files
+    return {"written": len(outputs), "skipped": skipped, "out": str(dst)}
 
 
 def reconstructing_variants() -> list[str]:

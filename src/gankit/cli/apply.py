@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from gankit.applying import RECONSTRUCT_EXPORT, apply
+from gankit.applying import DIRECTIONS, RECONSTRUCT_EXPORT, apply, check_direction
 from gankit.errors import ConfigError
 
 
@@ -14,7 +14,15 @@ def _cmd_apply(args: argparse.Namespace) -> None:
             f"--reconstruct is short for --export {RECONSTRUCT_EXPORT}; give one of the two, "
             "not both."
         )
+    if args.direction is not None and (args.reconstruct or args.export is not None):
+        raise ConfigError(
+            "--direction picks the export of a two-way translation (a2b: apply, b2a: "
+            "apply_ba); give it without --export or --reconstruct."
+        )
     export = RECONSTRUCT_EXPORT if args.reconstruct else args.export or "apply"
+    if args.direction is not None:
+        export = DIRECTIONS[args.direction]
+        check_direction(args.run, export)
     done = apply(args.run, args.input, args.out, export=export, ema=not args.no_ema)
     skipped = (
         f"; skipped {len(done['skipped'])} unusable file(s), named above" if done["skipped"] else ""
@@ -40,6 +48,12 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         action="store_true",
         help=f"reconstruct the inputs, x -> G(E(x)): short for --export {RECONSTRUCT_EXPORT} "
         "(runs that learn an encoder: bigan, ali, ...)",
+    )
+    p.add_argument(
+        "--direction",
+        choices=sorted(DIRECTIONS),
+        default=None,
+        help="two-way translators (cyclegan): a2b (the default model, apply) or b2a (apply_ba)",
     )
     p.add_argument("--no-ema", action="store_true", help="use the raw weights, not their EMA")
     p.set_defaults(func=_cmd_apply)
