@@ -8,24 +8,55 @@ import json
 import sys
 import warnings
 
+PAIR_METRICS = ("psnr", "ssim", "dice")
 
-def _cmd_eval(args: argparse.Namespace) -> None:
+
+def _pair_metrics(text: str | None) -> list[str] | None:
+    """The chosen metrics when every one of them compares pairs (outputs with targets)."""
+    names = [m.strip() for m in (text or "").split(",") if m.strip()]
+    return names if names and all(m in PAIR_METRICS for m in names) else None
+
+
+def _score(args: argparse.Namespace) -> dict:
     from gankit.metrics.evaluate import evaluate
+    from gankit.metrics.translation import (
+        evaluate_translation,
+        is_translation_run,
+        score_pair_files,
+    )
 
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        result = evaluate(
+    pairs = _pair_metrics(args.metrics)
+    if pairs and args.reference:  # e.g. `gankit apply` outputs against the true images
+        return score_pair_files(
+            args.source, args.reference, pairs, crop=args.crop, y_channel=args.y_channel
+        )
+    if args.reference is None and args.metrics is None and is_translation_run(args.source):
+        return evaluate_translation(
             args.source,
-            args.reference,
-            metrics=args.metrics,
             n=args.n,
             extractor=args.extractor,
-            seed=args.seed,
-            batch_size=args.batch_size,
             device=args.device,
+            batch_size=args.batch_size,
             train_extractor=not args.no_train_extractor,
-            use_cache=not args.no_cache,
         )
+    return evaluate(
+        args.source,
+        args.reference,
+        metrics=args.metrics,
+        n=args.n,
+        extractor=args.extractor,
+        seed=args.seed,
+        batch_size=args.batch_size,
+        device=args.device,
+        train_extractor=not args.no_train_extractor,
+        use_cache=not args.no_cache,
+    )
+
+
+def _cmd_eval(args: argparse.Namespace) -> None:
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        result = _score(args)
     for note in dict.fromkeys(str(w.message) for w in caught):  # each once, in order
         print(f"gankit: note: {note}", file=sys.stderr)
     print(json.dumps(result, indent=2, sort_keys=True))
@@ -93,8 +124,16 @@ def _positive(text: str) -> int:
 
 
 def add_commands(sub) -> None:
-    p = sub.add_parser("eval", help="score samples against real data; prints one JSON object")
-    p.add_argument("source", help="a run directory, a .npy/.npz sample file or an image folder")
+    p = sub.add_parser(
+        "eval",
+        help="score samples against real data, or a translation run on its test split; "
+        "prints one JSON object",
+    )
+    p.add_argument(
+        "source",
+        help="a run directory (an image-to-image run is scored on its test pairs), a "
+        ".npy/.npz sample file or an image folder",
+    )
     p.add_argument(
         "--reference",
         help="real data: fashion-mnist:test, digits, ring, FILE.npz, DIR (default: the run's "
@@ -103,7 +142,8 @@ def add_commands(sub) -> None:
     p.add_argument(
         "--metrics",
         help="comma list of fid, kid, precision_recall, density_coverage (or prdc), is, "
-        "class_coverage, mode_coverage, memorization (default: those that fit the data)",
+        "class_coverage, mode_coverage, memorization (default: those that fit the data); "
+        "psnr, ssim, dice with --reference compare SOURCE and REFERENCE item by item",
     )
     p.add_argument("--n", type=_positive, default=2000, help="samples to score (default 2000)")
     p.add_argument(
@@ -122,6 +162,17 @@ def add_commands(sub) -> None:
     # the old opt-in flag: training on first use is now the default
     p.add_argument("--train-extractor", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--no-cache", action="store_true", help="do not read or write cached stats")
+    p.add_argument(
+        "--crop",
+        type=int,
+        default=0,
+        help="paired metrics (psnr, ssim) of files: border pixels left out (SR: the scale)",
+    )
+    p.add_argument(
+        "--y-channel",
+        action="store_true",
+        help="paired metrics of RGB files: score the BT.601 luma, as SR papers do",
+    )
     p.set_defaults(func=_cmd_eval)
 
     p = sub.add_parser("extractor", help="feature extractors for the metrics")
