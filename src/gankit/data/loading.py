@@ -6,7 +6,7 @@ import os
 from pathlib import Path
 
 # Imported for their side effect: each module registers its loaders in DATASETS.
-from gankit.data import arrays, digits, folder, mnist, toys  # noqa: F401
+from gankit.data import arrays, digits, folder, mnist, paired, toys, translation  # noqa: F401
 from gankit.data.dataset import DATASETS, SPLITS, Dataset, LoadOptions
 from gankit.data.images import adjust_images
 from gankit.errors import ConfigError
@@ -59,6 +59,9 @@ def load_dataset(
         download=download,
     )
     dataset = loader(opts)
-    if dataset.kind == "image":
+    # A dataset with more fields (a paired target, a second domain) is sized by its loader:
+    # only it knows how x and the fields relate (a super-resolution input is a quarter of its
+    # target), so resizing x alone here would break the pairs.
+    if dataset.kind == "image" and not (dataset.fields or dataset.unpaired):
         dataset.x = adjust_images(dataset.x, image_size, channels)
     return dataset
