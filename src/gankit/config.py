@@ -128,6 +128,7 @@ class TricksConfig:
     gp_weight: float | None = None  # gradient penalty lambda; None: 10 for wgan-gp, else off
     r1_weight: float = 0.0  # gamma of the R1 penalty on real data (Mescheder et al. 2018)
     clip_value: float | None = None  # WGAN weight clipping c; None: 0.01 for wgan, else off
+    diffaugment: str = ""  # DiffAugment policy on every D input, e.g. "color,translation,cutout"
 
 
 @dataclass
@@ -499,6 +500,9 @@ def _validate_tricks(cfg: Config) -> None:
             f"tricks.instance_noise_schedule={k.instance_noise_schedule!r}; "
             "valid: linear, cosine, exponential."
         )
+    from gankit.tricks.diffaugment import parse_policy  # names checked before anything runs
+
+    parse_policy(k.diffaugment)
     if k.mbd_kernels < 1 or k.mbd_dims < 1:
         raise ConfigError("tricks.mbd_kernels and tricks.mbd_dims must be at least 1.")
     if not 0.0 <= cfg.train.lr_decay <= 1.0:

@@ -111,6 +111,11 @@ class Trainer:
         self.device = dist_device or self.device
         self.data = data if data is not None else load_run_data(cfg)
         self.variant = VARIANTS.get(t.variant)()
+        if cfg.tricks.diffaugment and self.data.kind != "image":  # before anything is written
+            raise ConfigError(
+                f"tricks.diffaugment augments images; {self.data.name} is {self.data.kind} "
+                "data. Turn it off (tricks.diffaugment=)."
+            )
         if self.dist.enabled and not self.variant.ddp_safe:
             raise ConfigError(
                 f"variant {t.variant!r} does not support several processes yet; "

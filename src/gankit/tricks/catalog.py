@@ -22,6 +22,10 @@ TRICKS: dict[str, Trick] = {
         "tricks.instance_noise=0.1",
         "Sonderby et al. 2016; Arjovsky & Bottou 2017",
     ),
+    "diffaugment": Trick(
+        "tricks.diffaugment=color,translation,cutout",
+        "Zhao et al. 2020 (the same differentiable T on real and fake, in D and G steps)",
+    ),
     "minibatch_discrimination": Trick(
         "tricks.minibatch_disc=true", "Salimans et al. 2016, Sec. 3.2"
     ),

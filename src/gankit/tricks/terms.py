@@ -9,8 +9,8 @@ BiGAN's D(x, z), each of a CycleGAN's D_A and D_B), whatever its inputs are:
                         fake_in=fake_in, module=("D", nets["D"]))
     terms = adv.g_terms(ctx, D(adv.noisy(fake, ctx)), module=("G", nets["G"]))
 
-so label smoothing, soft and noisy labels, instance noise, gradient penalties, R1 and
-historical averaging need no code in the variant. Tricks that live in a network (packing,
+so label smoothing, soft and noisy labels, instance noise, DiffAugment, gradient penalties,
+R1 and historical averaging need no code in the variant. Tricks that live in a network (packing,
 minibatch discrimination, spectral norm, VBN) are constructor options (tricks.networks);
 feature matching and unrolling change G's objective and stay in the GAN game (variants/gan.py).
 """
@@ -32,6 +32,7 @@ from gankit.losses import (
     r1_penalty,
 )
 from gankit.losses.compat import gp_weight
+from gankit.tricks.diffaugment import diff_augment, parse_policy
 from gankit.tricks.history import HistoricalAverage
 from gankit.tricks.labels import d_targets, uses_targets
 from gankit.tricks.noise import add_noise, instance_noise_std
@@ -62,8 +63,12 @@ class AdversarialTerms:
         return instance_noise_std(self.tricks, step, self.train.steps)
 
     def noisy(self, x: Tensor, ctx) -> Tensor:
-        """``x`` with instance noise of this step's sigma (Sonderby et al. 2016), drawn from
-        the run's saved noise stream; ``x`` itself when the trick is off."""
+        """What D sees of ``x``: DiffAugment's T(x) (Zhao et al. 2020) where
+        tricks.diffaugment names a policy, then instance noise of this step's sigma (Sonderby
+        et al. 2016), both drawn from the run's saved noise stream; ``x`` itself when both
+        are off. Variants pass every D input, real and fake, in D's and G's steps, through
+        here, which is where DiffAugment must act (Eq. 3-4 of its paper)."""
+        x = diff_augment(x, parse_policy(self.tricks.diffaugment), ctx.rng)
         return add_noise(x, self.noise_std(ctx.step), ctx.rng)
 
     # --- losses ------------------------------------------------------------------------------
