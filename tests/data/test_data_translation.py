@@ -137,5 +137,51 @@ def test_sneaker_boot_without_one_class_is_one_error():
 
 
 def test_tasks_are_registered():
-    for name in ("fashion-edges", "fashion-x4", "sneaker-boot"):
+    for name in ("fashion-edges", "fashion-x4", "sneaker-boot", "derain"):
         assert name in DATASETS.names()
+
+
+def test_add_rain_is_seeded_and_only_brightens():
+    clean = RNG.integers(0, 200, (32, 32, 3), dtype=np.uint8)
+    one = translation.add_rain(clean, np.random.default_rng(3))
+    assert np.array_equal(one, translation.add_rain(clean, np.random.default_rng(3)))
+    assert not np.array_equal(one, translation.add_rain(clean, np.random.default_rng(4)))
+    assert (one >= clean).all() and (one > clean).mean() > 0.05
+    black = translation.add_rain(np.zeros_like(clean), np.random.default_rng(3))
+    assert (black[..., 0] == black[..., 2]).all() and black.max() > 60  # one grey streak layer
+    white = np.full_like(clean, 255)  # screen blending cannot go past white
+    assert np.array_equal(translation.add_rain(white, np.random.default_rng(3)), white)
+
+
+def test_derain_crops_come_from_their_split_region():
+    # pixels that name their column: R = column % 256, G = column // 256
+    cols = np.arange(640)
+    photo = np.zeros((40, 640, 3), np.uint8)
+    photo[..., 0], photo[..., 1] = cols % 256, cols // 256
+    for split, regions in translation.DERAIN_REGIONS.items():
+        rainy, clean = translation.derain_pairs([photo, photo], split, 16)
+        assert rainy.shape == clean.shape == (translation.DERAIN_CROPS[split], 16, 16, 3)
+        column = clean[..., 0].astype(int) + 256 * clean[..., 1].astype(int)
+        inside = np.zeros(640, bool)
+        for c0, c1 in regions:
+            inside[c0:c1] = True
+            hits = ((column >= c0) & (column < c1)).all(axis=(1, 2))
+            assert hits.any()  # every region is used
+        assert inside[column].all()
+        # a crop lies inside one region, never across the gap between two
+        assert ((column.max(axis=(1, 2)) - column.min(axis=(1, 2))) == 15).all()
+
+
+def test_derain_dataset_is_fixed_and_visibly_rainy():
+    ds = load_dataset("derain", split="test")
+    assert ds.x.shape == ds.fields["b"].shape == (100, 3, 64, 64)
+    assert ds.aliases == {"a": "x"} and ds.y is None
+    again = load_dataset("derain", split="test", seed=7)  # train.seed does not change the task
+    assert again.fingerprint() == ds.fingerprint()
+    mse = ((ds.x - ds.fields["b"]) / 2).pow(2).mean(dim=(1, 2, 3))
+    psnr = -10 * mse.log10()
+    assert 18 < psnr.mean() < 30 and (psnr < 40).all()  # rain everywhere, scene still there
+    grey = load_dataset("derain", split="test", channels=1, image_size=32)
+    assert grey.x.shape == grey.fields["b"].shape == (100, 1, 32, 32)
+    with pytest.raises(ConfigError, match="derain.*image_size=200.*16..160"):
+        load_dataset("derain", split="test", image_size=200)

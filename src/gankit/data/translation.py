@@ -13,6 +13,11 @@ Every degradation is exact and deterministic (docs/translation-data.md gives the
   Cycle-Consistent Adversarial Networks"): domain A = sneakers (class 7) from the first half
   of the training split, domain B = ankle boots (class 9) from the second half, so no garment
   photo lies behind both domains; the test split uses the test sneakers and ankle boots.
+- ``derain`` (paired, colour; the rain removal of lecture 004): input ``x`` = seeded
+  procedural rain streaks over square crops of the two photographs scikit-learn ships
+  (``sklearn.datasets.load_sample_images``), target ``b`` = the clean crop; test crops come
+  from columns 240..399 of each photo (the pagoda, the dahlia), train crops from columns
+  0..239 and 400..639, so no pixel is in both. The recipe is in :func:`derain_pairs`.
 
 Canny over the 60000 training images takes about 12 CPU seconds, so the edges are cached in
 the data cache (``$GANKIT_DATA/fashion-edges``, else ``$XDG_CACHE_HOME/gankit/fashion-edges``,
@@ -24,6 +29,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 from dataclasses import replace
 
 import numpy as np
@@ -222,3 +228,99 @@ def load_sneaker_boot(opts: LoadOptions) -> Dataset:
     task.unpaired = {"b": adjust_images(task.unpaired["b"], opts.image_size, opts.channels)}
     task.info["source"] = ds.info["source"]
     return task
+
+
+# --- derain ----------------------------------------------------------------------------------
+DERAIN_SEED = 15  # fixed, so every run and every evaluation sees the same images
+DERAIN_SIZE = 64  # default crop side S
+# column ranges [c0, c1) of each 427x640 photo; a crop lies wholly inside one of them
+DERAIN_REGIONS = {"train": ((0, 240), (400, 640)), "test": ((240, 400),)}
+DERAIN_CROPS = {"train": 1000, "test": 100}
+DERAIN_SPLIT_CODE = {"train": 0, "test": 1}
+RAIN_ANGLE_DEG = 20.0  # streak angle from vertical ~ U(-20, 20) degrees, one per crop
+RAIN_DENSITY = (1 / 128, 1 / 64)  # streak count ~ integers(S*S/128, S*S/64 + 1)
+RAIN_LENGTH = (0.10, 0.25)  # streak length ~ U(0.10 S, 0.25 S) pixels
+RAIN_BRIGHTNESS = (0.35, 0.70)  # streak value ~ U(0.35, 0.70) x 255
+RAIN_BLUR = 0.6  # Pillow GaussianBlur radius of the streak layer: soft, like motion blur
+
+
+def add_rain(clean: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """uint8 (S, S, 3) crop -> the same crop in the rain, drawing from ``rng`` in this order:
+    angle theta ~ U(-20, 20) degrees; count n ~ rng.integers(S*S // 128, S*S // 64 + 1); then
+    per streak: centre (cx, cy) = rng.uniform(0, S, 2), length l ~ U(0.10 S, 0.25 S), value
+    v ~ U(0.35, 0.70). Each streak is a 1-pixel line from (cx - l/2 sin theta, cy - l/2 cos
+    theta) to (cx + l/2 sin theta, cy + l/2 cos theta) of value round(255 v), drawn in that
+    order with PIL.ImageDraw on a black "L" layer R, which is then blurred with
+    ImageFilter.GaussianBlur(0.6) and screen-blended onto every channel:
+    out = round(255 - (255 - clean) (255 - R) / 255). Screen blending only brightens, as
+    light scattered by drops does (the additive rain model O = B + S of Yang et al. 2017,
+    "Deep Joint Rain Detection and Removal from a Single Image", Eq. 1, kept within 0..255).
+    """
+    from PIL import Image, ImageDraw, ImageFilter
+
+    side = clean.shape[0]
+    theta = math.radians(rng.uniform(-RAIN_ANGLE_DEG, RAIN_ANGLE_DEG))
+    low, high = (int(side * side * d) for d in RAIN_DENSITY)
+    layer = Image.new("L", (side, side), 0)
+    draw = ImageDraw.Draw(layer)
+    for _ in range(int(rng.integers(low, high + 1))):
+        cx, cy = rng.uniform(0, side, 2)
+        half = rng.uniform(*RAIN_LENGTH) * side / 2
+        value = round(255 * rng.uniform(*RAIN_BRIGHTNESS))
+        dx, dy = half * math.sin(theta), half * math.cos(theta)
+        draw.line([(cx - dx, cy - dy), (cx + dx, cy + dy)], fill=value, width=1)
+    rain = np.asarray(layer.filter(ImageFilter.GaussianBlur(RAIN_BLUR)), np.float64)[..., None]
+    out = 255.0 - (255.0 - clean.astype(np.float64)) * (255.0 - rain) / 255.0
+    return np.round(out).astype(np.uint8)
+
+
+def derain_pairs(photos: list[np.ndarray], split: str, side: int) -> tuple[np.ndarray, ...]:
+    """(rainy, clean) uint8 (N, S, S, 3) for ``split`` of the photos (427x640x3 each).
+
+    Crop i: photo i % 2 (china.jpg, flower.jpg), column range [c0, c1) = the split's region
+    (i // 2) % (number of regions); rng = np.random.default_rng([15, s, i]) with s = 0 for
+    train, 1 for test; top = rng.integers(0, H - S + 1), left = c0 + rng.integers(0,
+    c1 - c0 - S + 1); then :func:`add_rain` continues with the same rng.
+    """
+    regions = DERAIN_REGIONS[split]
+    rainy, clean = [], []
+    for i in range(DERAIN_CROPS[split]):
+        rng = np.random.default_rng([DERAIN_SEED, DERAIN_SPLIT_CODE[split], i])
+        photo = photos[i % len(photos)]
+        c0, c1 = regions[(i // 2) % len(regions)]
+        top = int(rng.integers(0, photo.shape[0] - side + 1))
+        left = c0 + int(rng.integers(0, c1 - c0 - side + 1))
+        crop = photo[top : top + side, left : left + side]
+        clean.append(crop)
+        rainy.append(add_rain(crop, rng))
+    return np.stack(rainy), np.stack(clean)
+
+
+@DATASETS.register("derain")
+def load_derain(opts: LoadOptions) -> Dataset:
+    from sklearn.datasets import load_sample_images
+
+    side = DERAIN_SIZE if opts.image_size is None else opts.image_size
+    widest = min(c1 - c0 for regions in DERAIN_REGIONS.values() for c0, c1 in regions)
+    if not 16 <= side <= widest:
+        raise ConfigError(
+            f"derain crops data.image_size={side} pixels; use 16..{widest} (its narrowest region "
+            f"is {widest} columns wide), or leave it unset for {DERAIN_SIZE}"
+        )
+    photos = load_sample_images().images  # china.jpg, flower.jpg, each 427x640 RGB
+    splits = ["train", "test"] if opts.split == "all" else [opts.split]
+    parts = [derain_pairs(photos, split, side) for split in splits]
+    images = {
+        "x": nhwc_to_tensor(np.concatenate([p[0] for p in parts])),
+        "b": nhwc_to_tensor(np.concatenate([p[1] for p in parts])),
+    }
+    images = only_channels(images, opts.channels)
+    return Dataset(
+        x=images["x"],
+        y=None,
+        kind="image",
+        name="derain",
+        info={"source": "sklearn.datasets.load_sample_images", "seed": DERAIN_SEED},
+        fields={"b": images["b"]},
+        aliases={"a": "x"},
+    )
