@@ -28,7 +28,7 @@ from gankit.networks.base import NETWORKS
 from gankit.nn.init import dcgan_init
 from gankit.nn.spectral import apply_spectral_norm
 
-NORMS = ("batch", "instance", "none")
+NORMS = ("batch", "instance", "layer", "none")
 
 
 def receptive_field(n_layers: int) -> int:
@@ -50,6 +50,8 @@ def _norm(norm: str, channels: int) -> list[nn.Module]:
         return [nn.BatchNorm2d(channels)]
     if norm == "instance":  # per-image statistics, no affine: CycleGAN's choice (Zhu et al. 2017)
         return [nn.InstanceNorm2d(channels)]
+    if norm == "layer":  # per image over (C, H, W): batch-independent, for gradient penalties
+        return [nn.GroupNorm(1, channels)]
     return []
 
 
@@ -60,7 +62,7 @@ class PatchGAN(nn.Module):
         in_channels: int,  # C_x + C_b for a conditional D on (input, output) pairs
         width: int = 64,  # channels of the first conv (C64 in the paper)
         n_layers: int = 3,  # stride-2 convs; sets the receptive field (3 -> 70 x 70)
-        norm: str = "batch",  # batch (pix2pix), instance (CycleGAN) or none
+        norm: str = "batch",  # batch (pix2pix), instance (CycleGAN), layer or none
         spectral_norm: bool = False,  # Miyato et al. 2018, on every conv weight
     ):
         super().__init__()

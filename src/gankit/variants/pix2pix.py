@@ -26,6 +26,9 @@ The ablations of Table 1, ``options.objective``:
 D's loss terms go through tricks.AdversarialTerms (instance noise on the judged image, label
 smoothing, soft / noisy labels, gradient penalties, R1, historical averaging), and the
 adversarial family is train.loss (``gan``: the paper's cross-entropy; ``lsgan`` works too).
+``options.norm`` normalises both networks (batch in the paper; instance is its batch-size-1
+equivalent, Sec. 3.3); ``model.d_norm=layer`` or ``none`` gives D a batch-independent one, as a
+gradient penalty or R1 needs.
 
 Exports ``apply``: x -> G(x), fully convolutional (any side >= the U-Net's min_size, padded
 internally; see gankit.networks.unet), deterministic (eval mode: no dropout). There is no
@@ -95,8 +98,6 @@ class Pix2Pix(Variant):
     def build(self, cfg: Config, data: Any) -> dict[str, nn.Module]:
         x_shape, b_shape = paired_shapes(data)
         o, m = cfg.options, cfg.model
-        if m.d_norm != "batch":
-            raise ConfigError("pix2pix sets its networks' normalisation with options.norm.")
         nets = {
             "G": build_network(
                 "unet",
@@ -116,7 +117,8 @@ class Pix2Pix(Variant):
                 in_channels=d_in,
                 width=m.d_channels,
                 n_layers=o.d_layers,
-                norm=o.norm,
+                # model.d_norm=layer / none (for gradient penalties) overrides options.norm
+                norm=o.norm if m.d_norm == "batch" else m.d_norm,
                 **sn,
             )
         return nets
