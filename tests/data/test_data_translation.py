@@ -1,5 +1,6 @@
 """Built-in translation tasks, on tiny Fashion-MNIST-format files the tests write themselves."""
 
+import re
 from pathlib import Path
 
 import numpy as np
@@ -11,6 +12,7 @@ from skimage.feature import canny
 from gankit.data import DATASETS, load_dataset, translation
 from gankit.data.images import from_unit_range
 from gankit.data.mnist import FASHION_MNIST
+from gankit.data.paired import reduce_bicubic
 from gankit.errors import ConfigError
 
 RNG = np.random.default_rng(15)
@@ -185,3 +187,19 @@ def test_derain_dataset_is_fixed_and_visibly_rainy():
     assert grey.x.shape == grey.fields["b"].shape == (100, 1, 32, 32)
     with pytest.raises(ConfigError, match="derain.*image_size=200.*16..160"):
         load_dataset("derain", split="test", image_size=200)
+
+
+def test_docs_recipes_are_the_code():
+    """docs/translation-data.md's code blocks make the same bytes as the loaders."""
+    doc = Path(__file__).parents[2] / "docs" / "translation-data.md"
+    namespace: dict = {}
+    for block in re.findall(r"```python\n(.*?)```", doc.read_text(), re.S):
+        exec(block, namespace)
+    images = _garments(4)
+    edges = np.stack([namespace["fashion_edges_input"](im) for im in images])
+    assert np.array_equal(edges, translation.canny_edges(images))
+    small = np.stack([namespace["fashion_x4_input"](im) for im in images])
+    assert np.array_equal(small, reduce_bicubic(images, 4))
+    clean = RNG.integers(0, 256, (24, 24, 3), dtype=np.uint8)
+    doc_rain = namespace["add_rain"](clean, np.random.default_rng(5))
+    assert np.array_equal(doc_rain, translation.add_rain(clean, np.random.default_rng(5)))
