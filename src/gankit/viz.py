@@ -84,7 +84,13 @@ def loss_plot(records: list[dict], out: Path) -> Path | None:
     found = {k for r in records for k in r if re.match(r"^D(_\w+)?\(", k)}
     prob_keys = [k for k in ("D(x)", "D(G(z))") if k in found]
     prob_keys += sorted(found - set(prob_keys))
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    # SAGAN's attention gammas (Zhang et al. 2018, Sec. 3): how much each block attends
+    gamma_keys = sorted({k for r in records for k in r if k.startswith("attn_gamma/")})
+    fig, axes = plt.subplots(1, 3 if gamma_keys else 2, figsize=(15 if gamma_keys else 10, 3.6))
+    for k in gamma_keys:
+        axes[2].plot(steps, [r.get(k, np.nan) for r in records], label=k[len("attn_gamma/") :])
+    if gamma_keys:
+        axes[2].set(title="self-attention gamma", xlabel="step")
     for k in loss_keys:
         axes[0].plot(steps, [r.get(k, np.nan) for r in records], label=k[5:])
     axes[0].set(title="losses", xlabel="step")
