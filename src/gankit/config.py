@@ -36,7 +36,7 @@ class DataConfig:
     split: str = "train"
     image_size: int | None = None  # resize images to this side; None keeps the native size
     channels: int | None = None  # force 1 or 3 channels; None keeps the native count
-    n_samples: int = 20000  # size of the sampled 2-D toy sets
+    n_samples: int = 20000  # size of the sampled 2-D toy sets; cap on sr-folder's crops
     download: bool = False  # allow fetching MNIST / Fashion-MNIST (sha256-checked)
 
 

@@ -20,7 +20,8 @@ def _tiny(**overrides):
 def test_registered_names():
     assert set(DATASETS.names()) == {
         "sine", "ring", "grid", "spiral", "digits", "mnist", "fashion-mnist", "folder", "array",
-        "ring-grid",
+        "ring-grid", "fashion-edges", "fashion-x4", "sneaker-boot", "derain", "paired-folder",
+        "unpaired-folder", "sr-folder",
     }  # fmt: skip
 
 

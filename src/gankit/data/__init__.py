@@ -1,8 +1,11 @@
 """gankit's data layer: every dataset as in-memory tensors, images scaled to [-1, 1].
 
 Use :func:`load_dataset` with a name from :data:`DATASETS`: the toys ``sine``, ``ring``,
-``grid``, ``spiral``; ``digits``; ``mnist`` and ``fashion-mnist`` (IDX files); ``folder``
-(PNG/JPEG folder) and ``array`` (.npy/.npz file).
+``grid``, ``spiral``, ``ring-grid``; ``digits``; ``mnist`` and ``fashion-mnist`` (IDX files);
+``folder`` (PNG/JPEG folder) and ``array`` (.npy/.npz file); image-to-image tasks with a
+target field ``b`` (docs/translation-data.md): ``fashion-edges``, ``fashion-x4``,
+``sneaker-boot`` (unpaired), ``derain``, and the folder formats ``paired-folder``,
+``unpaired-folder`` and ``sr-folder``.
 """
 
 from gankit.data.dataset import DATASETS, Dataset, LoadOptions
