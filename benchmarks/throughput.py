@@ -8,6 +8,12 @@ machine noise hits both alike; the ratio of medians is printed.
 
     python benchmarks/throughput.py                     # widths-64 DCGAN 28x28 (dcgan-mnist)
     python benchmarks/throughput.py --preset dcgan-folder --image-size 64 --channels 3
+
+With ``--variants P1,P2,...`` it instead times one training step of each preset's variant
+(its own networks, batch size and phases) on synthetic labelled 28x28 data, and prints
+training images per second, the FLOPs of a step and the achieved FLOP/s, each as a ratio to
+the first preset (e.g. ``--variants dcgan-fashion,sagan-fashion,transgan-fashion,
+lapgan-fashion``: the architectures of issue 16 against DCGAN on the same CPU).
 """
 
 from __future__ import annotations
@@ -88,8 +94,62 @@ def step_flops(step) -> int:
     return counter.get_total_flops()
 
 
+def variant_rows(presets: list[str], args) -> None:
+    """Per-step time, images/s and FLOP/s of each preset's training step, same machine."""
+    n = 2048
+    x = torch.rand(n, args.channels, args.image_size, args.image_size) * 2 - 1
+    y = torch.randint(0, 10, (n,))
+    data = Dataset(x=x, y=y, kind="image", name="synthetic", class_names=list("0123456789"))
+    rows = []
+    for preset in presets:
+        over = {
+            "data.name": "digits",
+            "log.progress": False,
+            "log.stats_every": 50,
+            "log.checkpoint_every": 10**9,
+            "log.sample_every": 10**9,
+            "diagnose.enabled": False,
+            "eval.metrics": "",
+        }
+        for kv in args.set:
+            key, _, value = kv.partition("=")
+            over[key] = value
+        cfg = preset_config(preset, over)
+        with tempfile.TemporaryDirectory() as tmp:
+            trainer = Trainer(cfg, RunDir.create(f"{tmp}/run", cfg), data=data)
+            for _ in range(2):  # warm-up
+                trainer.train_step()
+            times = []
+            for _ in range(args.rounds):
+                t0 = time.perf_counter()
+                for _ in range(args.steps):
+                    trainer.train_step()
+                times.append((time.perf_counter() - t0) / args.steps)
+            flops = step_flops(trainer.train_step)
+        sec = statistics.median(times)
+        rows.append((preset, cfg.train.variant, cfg.train.batch_size, sec, flops))
+    base_ips = rows[0][2] / rows[0][3]
+    print(
+        f"{args.image_size}x{args.image_size}x{args.channels}, {torch.get_num_threads()} "
+        f"threads, median of {args.rounds} rounds of {args.steps} steps; ratios to {rows[0][0]}"
+    )
+    print(f"{'preset':<18}{'variant':<10}{'batch':>6}{'ms/step':>9}{'img/s':>8}{'ratio':>7}"
+          f"{'GFLOP/step':>12}{'GFLOP/s':>9}")  # fmt: skip
+    for preset, variant, batch, sec, flops in rows:
+        ips = batch / sec
+        print(
+            f"{preset:<18}{variant:<10}{batch:>6}{sec * 1000:>9.1f}{ips:>8.0f}"
+            f"{ips / base_ips:>7.2f}{flops / 1e9:>12.3f}{flops / sec / 1e9:>9.2f}"
+        )
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument(
+        "--variants",
+        default="",
+        help="comma list of presets: time each one's training step instead (see above)",
+    )
     # dcgan-mnist keeps the textbook widths 64 (dcgan-fashion is tuned down to widths 32)
     ap.add_argument("--preset", default="dcgan-mnist")
     ap.add_argument("--image-size", type=int, default=28)
@@ -108,6 +168,9 @@ def main() -> None:
     args = ap.parse_args()
     if args.threads:
         torch.set_num_threads(args.threads)
+    if args.variants:
+        variant_rows([p.strip() for p in args.variants.split(",") if p.strip()], args)
+        return
 
     n = args.batch_size * 20
     x = torch.rand(n, args.channels, args.image_size, args.image_size) * 2 - 1

@@ -13,6 +13,13 @@ that reaches side ``attention_res``:
   phi(x); logit = psi(phi(x)) + embed(y)^T phi(x), the projection discriminator of Miyato &
   Koyama 2018, Eq. 3, when conditional.
 
+``backbone="dcgan"`` swaps the residual blocks for Radford et al.'s layers (transposed 4x4
+stride-2 convolutions with CBN in G; strided 4x4 convolutions with LeakyReLU and no BatchNorm
+in D), keeping attention, CBN, projection and SN: residual blocks at full resolution cost
+about ten times the FLOPs of dcgan_g / dcgan_d per image (measured with
+benchmarks/throughput.py --variants), too many for a 15-minute CPU preset, and the DCGAN
+layout isolates what SAGAN's own ideas add to gankit's DCGAN.
+
 Spectral normalisation (Miyato et al. 2018) on every weight of D and, as SAGAN does (Sec. 4,
 "spectral normalization for both generator and discriminator"), of G. Image side S = s0 2^n
 with s0 in {4, 7} (gankit.networks.dcgan.dcgan_levels): 28 px has blocks at 14 and 28 in G
@@ -43,6 +50,27 @@ def _attention_at(sides: list[int], attention_res: int, who: str) -> int | None:
             f"{', '.join(map(str, sorted(set(sides))))}; pick one of those (0 = no attention)."
         )
     return sides.index(attention_res)
+
+
+BACKBONES = ("resnet", "dcgan")
+
+
+def _check_backbone(backbone: str) -> str:
+    if backbone not in BACKBONES:
+        raise ConfigError(f"options.backbone={backbone!r}; valid: {', '.join(BACKBONES)}.")
+    return backbone
+
+
+class _DCGANUp(nn.Module):
+    """ConvTranspose 4x4 stride 2 (doubles the side) -> CBN -> ReLU, as dcgan_g's layers."""
+
+    def __init__(self, c_in: int, c_out: int, num_classes: int):
+        super().__init__()
+        self.conv = nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)
+        self.bn = ConditionalBatchNorm2d(c_out, num_classes)
+
+    def forward(self, x: Tensor, y: Tensor | None) -> Tensor:
+        return F.relu(self.bn(self.conv(x), y))
 
 
 class _UpBlock(nn.Module):
@@ -87,27 +115,41 @@ class SAGANGenerator(nn.Module):
         num_classes: int = 0,  # > 0: class-conditional batch norm (Zhang et al. 2018, Sec. 5)
         attention_res: int = 0,  # side of the feature map to attend over; 0: no attention
         spectral_norm: bool = True,  # SN in G as well (ibid., Sec. 4)
+        backbone: str = "resnet",  # "resnet" (SAGAN's) or "dcgan" (Radford's layers)
     ):
         super().__init__()
         s0, n = dcgan_levels(image_size)
         self.z_dim, self.s0, self.num_classes = z_dim, s0, num_classes
         self.out_shape = (channels, image_size, image_size)
+        self.backbone = _check_backbone(backbone)
         ch = width * 2 ** (n - 1)
         self.ch0 = ch
-        self.project = nn.Linear(z_dim, ch * s0 * s0)
-        blocks, sides = [], []
-        for i in range(n):  # channels halve with each doubling of the side, down to width
-            blocks.append(_UpBlock(ch, max(ch // 2, width), num_classes))
-            ch = max(ch // 2, width)
-            sides.append(s0 * 2 ** (i + 1))
+        blocks: list[nn.Module] = []
+        outs, sides = [ch], [s0]
+        if backbone == "resnet":
+            self.project = nn.Linear(z_dim, ch * s0 * s0)
+            for _ in range(n):  # channels halve with each doubling of the side, to width
+                blocks.append(_UpBlock(ch, max(ch // 2, width), num_classes))
+                ch = max(ch // 2, width)
+                outs.append(ch)
+                sides.append(sides[-1] * 2)
+            self.out = nn.Sequential(
+                nn.BatchNorm2d(width), nn.ReLU(), nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh()
+            )
+        else:  # (N, z, 1, 1) -> (N, ch, s0, s0), then transposed convs as dcgan_g
+            self.project = nn.ConvTranspose2d(z_dim, ch, s0, 1, 0, bias=False)
+            self.bn0 = ConditionalBatchNorm2d(ch, num_classes)
+            for _ in range(n - 1):
+                blocks.append(_DCGANUp(ch, ch // 2, num_classes))
+                ch //= 2
+                outs.append(ch)
+                sides.append(sides[-1] * 2)
+            self.out = nn.Sequential(nn.ConvTranspose2d(ch, channels, 4, 2, 1), nn.Tanh())
         self.blocks = nn.ModuleList(blocks)
-        self.attn_after = _attention_at([s0, *sides], attention_res, "generator")
+        self.attn_after = _attention_at(sides, attention_res, "generator")
         self.attention = None if self.attn_after is None else SelfAttention2d(
-            self.ch0 if self.attn_after == 0 else blocks[self.attn_after - 1].conv2.out_channels
+            outs[self.attn_after]
         )  # fmt: skip
-        self.out = nn.Sequential(
-            nn.BatchNorm2d(width), nn.ReLU(), nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh()
-        )
         if spectral_norm:
             apply_spectral_norm(self)
 
@@ -122,7 +164,10 @@ class SAGANGenerator(nn.Module):
             raise ValueError("the SAGAN generator takes z and a class label y only")
         if self.num_classes and y is None:
             raise ValueError("this generator is conditional: pass labels y")
-        h = self.project(z).view(len(z), self.ch0, self.s0, self.s0)
+        if self.backbone == "resnet":
+            h = self.project(z).view(len(z), self.ch0, self.s0, self.s0)
+        else:
+            h = F.relu(self.bn0(self.project(z.view(len(z), -1, 1, 1)), y))
         for i, block in enumerate([None, *self.blocks]):
             if block is not None:
                 h = block(h, y)
@@ -144,21 +189,27 @@ class SAGANDiscriminator(nn.Module):
         num_classes: int = 0,  # > 0: the projection head (Miyato & Koyama 2018, Eq. 3)
         attention_res: int = 0,
         spectral_norm: bool = True,
+        backbone: str = "resnet",  # "resnet" (SAGAN's) or "dcgan" (Radford's strided convs)
     ):
         super().__init__()
         _, n = dcgan_levels(image_size)
-        blocks, sides, ch, c_in = [], [], width, channels
+        self.backbone = _check_backbone(backbone)
+        blocks: list[nn.Module] = []
+        outs, sides, ch, c_in = [channels], [image_size], width, channels
         for i in range(n):
-            blocks.append(_DownBlock(c_in, ch, first=i == 0))
+            if backbone == "resnet":
+                blocks.append(_DownBlock(c_in, ch, first=i == 0))
+            else:  # conv 4x4 stride 2 + LeakyReLU(0.2); SN instead of BatchNorm (SAGAN's D)
+                blocks.append(nn.Sequential(nn.Conv2d(c_in, ch, 4, 2, 1), nn.LeakyReLU(0.2)))
+            outs.append(ch)
             sides.append(image_size // 2 ** (i + 1))
             c_in, ch = ch, ch * 2
         self.blocks = nn.ModuleList(blocks)
         self.feat_dim = c_in
-        self.attn_after = _attention_at([image_size, *sides], attention_res, "discriminator")
-        at_channels = channels if self.attn_after == 0 else None
-        if self.attn_after:
-            at_channels = blocks[self.attn_after - 1].conv2.out_channels
-        self.attention = None if self.attn_after is None else SelfAttention2d(at_channels)
+        self.attn_after = _attention_at(sides, attention_res, "discriminator")
+        self.attention = None if self.attn_after is None else SelfAttention2d(
+            outs[self.attn_after]
+        )  # fmt: skip
         self.psi = nn.Linear(c_in, 1)
         self.embed = nn.Embedding(num_classes, c_in) if num_classes else None  # V
         if spectral_norm:
@@ -167,14 +218,16 @@ class SAGANDiscriminator(nn.Module):
                 nn.utils.parametrizations.spectral_norm(self.embed)
 
     def features(self, x: Tensor, y: Tensor | None = None) -> Tensor:
-        """phi(x): the residual trunk, ReLU, summed over positions, (B, F)."""
+        """phi(x): the trunk (residual: then ReLU), summed over positions, (B, F)."""
         h = x
         for i, block in enumerate([None, *self.blocks]):
             if block is not None:
                 h = block(h)
             if i == self.attn_after:
                 h = self.attention(h)
-        return F.relu(h).sum(dim=(2, 3))
+        if self.backbone == "resnet":  # residual sums end un-activated
+            h = F.relu(h)
+        return h.sum(dim=(2, 3))
 
     def forward(self, x: Tensor, y: Tensor | None = None) -> Tensor:
         phi = self.features(x)

@@ -12,8 +12,12 @@ G and D, whose learnable gamma starts at 0. Its training recipe (Sec. 4-5):
   (Sec. 4.2, Sec. 5);
 - class-conditional: conditional batch norm in G, the projection discriminator (Sec. 5).
 
-The networks are residual (gankit.networks.sagan). Every attention block's gamma is recorded
-in stats.jsonl as ``attn_gamma/G`` and ``attn_gamma/D`` and drawn in the run's loss plot.
+The networks are residual (gankit.networks.sagan) or, with ``options.backbone=dcgan`` (the
+CPU presets), Radford et al.'s layers with the same attention, CBN, projection and SN: residual
+blocks at full resolution cost about ten times DCGAN's FLOPs per image, and the DCGAN layout
+compares SAGAN's ideas with gankit's DCGAN at equal CPU time. Every attention block's gamma
+is recorded in stats.jsonl as ``attn_gamma/G`` and ``attn_gamma/D`` and drawn in the run's
+loss plot.
 ``options.attention_res=0`` removes the attention blocks (the paper's "no attention" ablation,
 Table 1); -1 (the default) attends at half the image side (14 for 28 px; the paper's
 middle-to-high-level feature maps). The game itself (k steps, tricks, EMA) is GAN's.
@@ -41,6 +45,7 @@ class SAGANOptions:
     conditional: bool = True  # class-conditional (CBN in G, projection D); needs labels
     attention_res: int = -1  # side of the attended feature maps; -1: half the image; 0: none
     g_spectral_norm: bool = True  # SN in G too (Sec. 4.1); D always has it
+    backbone: str = "resnet"  # residual blocks (the paper's) or "dcgan" layers (CPU presets)
 
     def validate(self) -> None:
         if self.attention_res < -1:
@@ -48,6 +53,8 @@ class SAGANOptions:
                 f"options.attention_res={self.attention_res}: give a feature-map side, "
                 "0 (no attention) or -1 (half the image side)."
             )
+        if self.backbone not in ("resnet", "dcgan"):
+            raise ConfigError(f"options.backbone={self.backbone!r}; valid: resnet, dcgan.")
 
 
 def _unwrapped(net: nn.Module) -> nn.Module:
@@ -72,6 +79,7 @@ class SAGAN(CGAN):
         self.latent = self.layout(cfg, data)
         at = side // 2 if o.attention_res == -1 else o.attention_res
         both = {"image_size": side, "channels": channels, "attention_res": at}
+        both["backbone"] = o.backbone
         both["num_classes"] = self.latent.num_classes
         G = build_network(
             "sagan_g", z_dim=m.z_dim, width=m.g_channels, spectral_norm=o.g_spectral_norm, **both
@@ -109,11 +117,12 @@ register_preset(
     {
         **SAGAN_RECIPE,
         "data.name": "fashion-mnist",
+        "options.backbone": "dcgan",  # see the module docstring
         "model.z_dim": 64,
         "model.g_channels": 32,
         "model.d_channels": 32,
-        "train.batch_size": 64,
-        "train.steps": 3000,
+        "train.batch_size": 32,
+        "train.steps": 4000,
         "train.ema": 0.999,
         "log.n_fixed": 100,
         "log.sample_every": 0,
@@ -130,6 +139,7 @@ register_preset(
         "data.image_size": 32,
         "data.channels": 3,
         "options.conditional": False,
+        "options.backbone": "dcgan",
         "model.z_dim": 128,
         "model.g_channels": 32,
         "model.d_channels": 32,
