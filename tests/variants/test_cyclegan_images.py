@@ -15,7 +15,7 @@ from torch import nn
 from gankit import tricks
 from gankit.config import Config
 from gankit.data import Dataset, load_dataset
-from gankit.errors import CheckpointError, ConfigError
+from gankit.errors import CheckpointError, ConfigError, DataError
 from gankit.networks import build_network
 from gankit.presets import PRESETS, preset_config
 from gankit.runs import RunDir, load_model, run_exports
@@ -363,6 +363,35 @@ def test_presets():
     folder = preset_config("cyclegan-folder", {"data.root": "/nowhere"})
     assert (folder.data.name, folder.data.channels) == ("unpaired-folder", 3)
     assert preset_config("cyclegan-sneaker-boot").data.name == "sneaker-boot"
+
+
+def test_folder_preset_trains_on_unpaired_rgb_folders(tmp_path):
+    """cyclegan-folder on trainA/, trainB/, testA/, testB/ (RGB): the preview's rows come
+    from the test folders."""
+    rng = np.random.default_rng(0)
+    for folder, n in (("trainA", 6), ("trainB", 5), ("testA", 3), ("testB", 3)):
+        (tmp_path / "data" / folder).mkdir(parents=True)
+        for i in range(n):
+            pixels = rng.integers(0, 256, (SIDE, SIDE, 3), dtype=np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "data" / folder / f"{i}.png")
+    cfg = preset_config(
+        "cyclegan-folder",
+        {**SMALL, "data.root": str(tmp_path / "data"), "data.image_size": SIDE,
+         "train.batch_size": 2, "data.n_samples": 20000},
+    )  # fmt: skip
+    tr = Trainer(cfg, RunDir.create(tmp_path / "run", cfg))
+    assert tr.data.shape == (3, SIDE, SIDE) and tr.nets["G_AB"].spec["kwargs"]["in_channels"] == 3
+    tr.train(2)
+    a, b = tr.variant._fixed
+    assert (len(a), len(b)) == (3, 3)  # the test folders' images
+    picture = Image.open(sorted((tmp_path / "run" / "samples").glob("step_*.png"))[-1])
+    assert picture.mode == "RGB"
+
+
+def test_folder_preset_needs_a_root(tmp_path):
+    cfg = preset_config("cyclegan-folder", {**SMALL})
+    with pytest.raises(DataError, match="needs data.root=DIR"):
+        Trainer(cfg, RunDir.create(tmp_path / "run", cfg))
 
 
 # --- the 2-D path is as it was --------------------------------------------------------------------
