@@ -13,6 +13,7 @@ from PIL import Image
 from torch import nn
 
 from gankit import tricks
+from gankit.applying import apply
 from gankit.config import Config
 from gankit.data import Dataset, load_dataset
 from gankit.errors import CheckpointError, ConfigError, DataError
@@ -310,6 +311,18 @@ def test_exports_take_any_multiple_of_four(runs):
     y = ab(x)
     assert y.shape == (3, 1, 24, 32) and y.abs().max() <= 1
     torch.testing.assert_close(load_model(base / "full", "cycle_a")(x), ba(y))
+
+
+def test_gankit_apply_both_directions_at_another_size(runs, tmp_path):
+    base, _ = runs
+    x = np.random.default_rng(0).integers(0, 256, (2, 1, 20, 28), dtype=np.uint8)
+    np.save(tmp_path / "in.npy", x)
+    for export in ("apply", "apply_ba"):
+        summary = apply(base / "full", tmp_path / "in.npy", tmp_path / f"{export}.npy", export)
+        y = np.load(tmp_path / f"{export}.npy")
+        assert summary["written"] == 2 and y.shape == (2, 1, 20, 28) and y.dtype == np.uint8
+        want = load_model(base / "full", export)(torch.from_numpy(x).float() / 127.5 - 1)
+        assert np.abs(y.astype(int) - ((want + 1) * 127.5).round().numpy()).max() <= 1
 
 
 def test_preview_rows_are_both_directions_and_the_cycles(runs):
