@@ -158,8 +158,8 @@ def _ctx(tr: Trainer, step: int) -> StepContext:
 
 @pytest.mark.parametrize("relativistic", [False, True])
 def test_g_terms_in_the_adversarial_phase(tmp_path, relativistic):
-    """g_content is the D-feature distance of Eq. 5 and g_adv 1e-3 times Eq. 6 (or ESRGAN's
-    G loss), recomputed here from the same batch and weights."""
+    """g_content is the D-feature distance of Eq. 5 (each block of D) and g_adv 1e-3 times
+    Eq. 6 (or ESRGAN's G loss), recomputed here from the same batch and weights."""
     tr = trainer(tmp_path, **{"options.relativistic": relativistic})
     G, D = tr.nets["G"], tr.nets["D"]
     g_phase = next(p for p in tr.phases if p.name == "G")
@@ -168,8 +168,10 @@ def test_g_terms_in_the_adversarial_phase(tmp_path, relativistic):
     terms = g_phase.loss(ctx)
     with torch.no_grad():
         sr = G(ctx["x"])
-        f_sr, f_hr = D.features(torch.cat([sr, ctx["b"]])).chunk(2)
-        content = (f_hr - f_sr).pow(2).mean()
+        # every conv block of D, each block's mean squared distance, averaged over blocks
+        blocks = D.block_features(torch.cat([sr, ctx["b"]]))
+        assert len(blocks) == 1 + 2 * 4 - 1  # Fig. 4: the first conv and 7 conv-BN blocks
+        content = sum((f.chunk(2)[1] - f.chunk(2)[0]).pow(2).mean() for f in blocks) / 8
         fake = D(sr)
         if relativistic:
             real = D(ctx["b"])

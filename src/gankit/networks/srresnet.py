@@ -130,3 +130,13 @@ class SRGANDiscriminator(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         return self.head(self.features(x)).flatten()  # (N,) logits
+
+    def block_features(self, x: Tensor) -> list[Tensor]:
+        """The output of every conv block (after its LeakyReLU), first to last: from nearly
+        pixel-level maps (N, width, H, W) to the trunk's (N, ch, H / 2^depth, W / 2^depth)."""
+        out, h = [], x
+        for layer in self.features:
+            h = layer(h)
+            if isinstance(layer, nn.LeakyReLU):
+                out.append(h)
+        return out
