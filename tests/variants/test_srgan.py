@@ -13,9 +13,10 @@ import torch
 from PIL import Image
 
 from gankit import api, viz
+from gankit.applying import apply
 from gankit.data import Dataset
 from gankit.data.images import from_unit_range
-from gankit.errors import ConfigError
+from gankit.errors import ConfigError, DataError
 from gankit.presets import preset_config
 from gankit.runs import RunDir, load_model, run_exports
 from gankit.training import loop
@@ -264,6 +265,18 @@ def test_apply_export_is_fully_convolutional(tmp_path):
     model = load_model(tmp_path / "run")
     for h, w in ((4, 4), (7, 7), (5, 13)):
         assert model(torch.zeros(2, 1, h, w)).shape == (2, 1, 4 * h, 4 * w)
+    # gankit apply: an array of another size, one image file, a wrong channel count
+    rng = np.random.default_rng(0)
+    np.save(tmp_path / "lr.npy", rng.integers(0, 256, (3, 1, 7, 7), dtype=np.uint8))
+    assert apply(tmp_path / "run", tmp_path / "lr.npy", tmp_path / "sr.npy")["written"] == 3
+    assert np.load(tmp_path / "sr.npy").shape == (3, 1, 28, 28)
+    Image.fromarray(rng.integers(0, 256, (5, 9), dtype=np.uint8)).save(tmp_path / "lr.png")
+    apply(tmp_path / "run", tmp_path / "lr.png", tmp_path / "sr.png")
+    assert Image.open(tmp_path / "sr.png").size == (36, 20)
+    np.save(tmp_path / "rgb.npy", rng.integers(0, 256, (1, 3, 7, 7), dtype=np.uint8))
+    with pytest.raises(DataError, match="channel|C, H, W") as err:
+        apply(tmp_path / "run", tmp_path / "rgb.npy", tmp_path / "bad.npy")
+    assert "\n" not in str(err.value)
 
 
 def test_preview_rows_bicubic_output_target(tmp_path):
