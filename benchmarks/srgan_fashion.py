@@ -212,6 +212,25 @@ def picture(runs: dict[str, Path], out: Path, n: int = 8) -> Path | None:
     return save_png(image_grid(from_unit_range(torch.cat(rows)).numpy(), nrow=n), out)
 
 
+def photo_picture(run: Path, out: Path, box: tuple[int, int, int] = (40, 170, 160)) -> Path:
+    """Bicubic, the run's output and the original side by side: a ``box`` (top, left, side)
+    of the astronaut photograph, reduced x4 and upscaled back."""
+    from PIL import Image
+
+    from gankit.viz import save_png
+
+    hr, lr = photo_pair("astronaut")
+    sr = from_unit_range(load_model(run)(to_unit_range(lr))).numpy()
+    bic = from_unit_range(bicubic_upscale(to_unit_range(lr), 4)).numpy()
+    top, left, side = box
+    panels = [
+        a[0, :, top : top + side, left : left + side].transpose(1, 2, 0) for a in (bic, sr, hr)
+    ]
+    gap = np.full((side, 4, 3), 255, dtype=np.uint8)
+    row = np.concatenate([panels[0], gap, panels[1], gap, panels[2]], axis=1)
+    return save_png(Image.fromarray(np.ascontiguousarray(row)), out)
+
+
 def table(results: dict, names: list[str], args) -> str:
     """The markdown tables of what ``results`` holds for ``names`` so far."""
     seeds = range(args.seeds)
@@ -291,6 +310,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--cache", default=str(ROOT / "benchmarks" / "results" / "srgan_fashion.json"))
     p.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "gankit-srgan-fashion"))
     p.add_argument("--picture", default=str(ROOT / "docs" / "images" / "srgan-fashion.png"))
+    p.add_argument("--photo-picture", default=str(ROOT / "docs" / "images" / "srgan-folder.png"))
     p.add_argument("--table", default=str(ROOT / "benchmarks" / "results" / "srgan_fashion.md"))
     args = p.parse_args(argv)
     configs = [c for c in args.configs.split(",") if c]
@@ -329,6 +349,9 @@ def main(argv: list[str] | None = None) -> int:
         shown = {m: work / f"{m}_seed0" for m in ("srresnet", "srgan")}
         if made is None and all(key(m, 0, args.n) in results for m in shown):
             made = picture(shown, Path(args.picture))
+        if c == "srgan_folder":  # bicubic / SRGAN / original of a crop of the astronaut
+            shot = photo_picture(work / "srgan_folder_seed0", Path(args.photo_picture))
+            print(f"photo picture: {shot}")
     print("\n" + table(results, configs, args))
     print(f"picture: {made}" if made else "picture: srresnet and srgan runs not in --work; skipped")
     return 0
