@@ -328,12 +328,6 @@ class SRGAN(Variant):
             )
         }
 
-    def network_families(self, nets: dict[str, nn.Module]) -> dict[str, str]:
-        return {"generator": "srresnet", **({"discriminator": "srgan"} if "D" in nets else {})}
-
-    def discriminate(self, nets: dict[str, nn.Module], x: Tensor) -> Tensor:
-        return nets["D"](x)
-
     def preview(self, p: Any) -> None:
         """Rows: Pillow-bicubic upscaled input, G's output, target; 8 fixed test pairs."""
         G = p.model("apply")
