@@ -60,7 +60,11 @@ QUIET = {"diagnose.enabled": False, "eval.metrics": "", "log.progress": False}
 # name -> (preset, overrides, what it is)
 CONFIGS: dict[str, tuple[str, dict, str]] = {
     "vae": ("vae-fashion", {}, "VAE: KL + pixel squared error (sigma 0.5)"),
-    "vaegan": ("vaegan-fashion", {}, "VAE-GAN: KL + D-feature error + GAN (gamma 0.01)"),
+    "vaegan": (
+        "vaegan-fashion",
+        {},
+        "VAE-GAN: KL + D-feature error + GAN (gamma 0.01), batch 32, Adam 5e-4, EMA 0.995",
+    ),
     "vaegan_decay": (
         "vaegan-fashion",
         {"train.lr_decay": 0.5},
@@ -69,7 +73,18 @@ CONFIGS: dict[str, tuple[str, dict, str]] = {
     "vaegan_gamma0.1": ("vaegan-fashion", {"options.gamma": 0.1}, "vaegan-fashion, gamma 0.1"),
     # an EMA of G and E (a 200-step window) for both, as dcgan-fashion samples from an EMA
     "vae_ema": ("vae-fashion", {"train.ema": 0.995}, "vae-fashion, EMA 0.995"),
-    "vaegan_ema": ("vaegan-fashion", {"train.ema": 0.995}, "vaegan-fashion, EMA 0.995"),
+    # the settings of vaegan-fashion before its batch 32 / 5e-4 / EMA recipe
+    "vaegan_b64": (
+        "vaegan-fashion",
+        {
+            "train.batch_size": 64,
+            "train.steps": 2500,
+            "train.lr_g": 3e-4,
+            "train.lr_d": 3e-4,
+            "train.ema": 0.0,
+        },
+        "batch 64, Adam 3e-4, no EMA, 2500 steps (the earlier preset)",
+    ),  # fmt: skip
 }
 
 
