@@ -6,8 +6,10 @@ Generator (Sec. 3.1, Fig. 2), no convolutions: z -> linear -> tokens of an s0 x 
 each stage adds its learned position embedding and runs its transformer blocks; between
 stages pixel-shuffle upsampling makes 4x the tokens with 1/4 of the channels; after the last
 stage (the image side) a linear map per token gives the pixel's channels ("linear
-unflatten"), then tanh. ``grid`` > 1 makes the last stage's attention run within grid x grid
-windows (grid self-attention, Sec. 3.3), the cost of which is what grows with the side.
+unflatten"), then tanh; no LayerNorm before it, which would force the few values left per
+pixel at full resolution (8 for 28 px) to zero mean and unit variance. ``grid`` > 1 makes
+the last stage's attention run within grid x grid windows (grid self-attention, Sec. 3.3),
+the cost of which is what grows with the side.
 
 Discriminator (Sec. 3.2): ViT (Dosovitskiy et al. 2021): non-overlapping p x p patches
 linearly embedded, a learned [CLS] token prepended, learned position embedding, transformer
@@ -82,7 +84,6 @@ class TransGANGenerator(nn.Module):
                 nn.ModuleList(TransformerBlock(d, h, mlp_ratio, g) for _ in range(depth))
             )
             d = d // 4 if i < len(depths) - 1 else d
-        self.norm = nn.LayerNorm(d)
         self.to_pixels = nn.Linear(d, channels)  # "linear unflatten": one pixel per token
         vit_init(self)
 
@@ -94,7 +95,7 @@ class TransGANGenerator(nn.Module):
                 x = block(x, (side, side))
             if i < len(self.sides) - 1:
                 x = pixel_shuffle_tokens(x, side, side)  # (B, 4 N, C / 4)
-        x = self.to_pixels(self.norm(x))  # (B, S*S, channels)
+        x = self.to_pixels(x)  # (B, S*S, channels)
         return torch.tanh(tokens_to_map(x, self.sides[-1], self.sides[-1]))
 
 

