@@ -175,8 +175,9 @@ class SAGANGenerator(nn.Module):
                 h = self.attention(h)
         return self.out(h)
 
-    def attention_gammas(self) -> dict[str, Tensor]:
-        return {} if self.attention is None else {"G": self.attention.gamma}
+    def attention_gammas(self) -> list[Tensor]:
+        """gamma of each attention block, input side first."""
+        return [] if self.attention is None else [self.attention.gamma]
 
 
 @NETWORKS.register("sagan_d")
@@ -238,5 +239,6 @@ class SAGANDiscriminator(nn.Module):
             logits = logits + (self.embed(y) * phi).sum(1)  # + y^T V phi(x)
         return logits
 
-    def attention_gammas(self) -> dict[str, Tensor]:
-        return {} if self.attention is None else {"D": self.attention.gamma}
+    def attention_gammas(self) -> list[Tensor]:
+        """gamma of each attention block, input side first."""
+        return [] if self.attention is None else [self.attention.gamma]

@@ -89,7 +89,9 @@ class SAGAN(CGAN):
 
     def fake_batch(self, nets: dict[str, nn.Module], ctx: StepContext) -> tuple[Tensor, Any]:
         for key in ("G", "D"):  # gamma of each attention block, for stats.jsonl
-            for name, gamma in _unwrapped(nets[key]).attention_gammas().items():
+            gammas = _unwrapped(nets[key]).attention_gammas()
+            for i, gamma in enumerate(gammas):  # attn_gamma/G, or G0, G1, ... for several
+                name = key if len(gammas) == 1 else f"{key}{i}"
                 ctx.log(f"attn_gamma/{name}", gamma.detach())
         if not self.latent.num_classes:
             return nets["G"](ctx.sample_z(ctx.batch_size)), None
