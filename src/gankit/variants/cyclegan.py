@@ -344,8 +344,8 @@ register_preset(
         "options.n_blocks": 6,
         "options.d_layers": 2,  # 34x34 patches: 5x5 decisions on a 28x28 image
         "train.batch_size": 8,
-        # 8.2 CPU minutes on one thread; test sneakers -> 95% called "ankle boot", boots ->
-        # 89% "sneaker" (benchmarks/results/cyclegan_sneaker_boot.md, seed 0)
+        # 8.2 / 8.3 CPU minutes on one thread (two runs); test sneakers -> 95% called "ankle
+        # boot", boots -> 89% "sneaker" (benchmarks/results/cyclegan_sneaker_boot.md, seed 0)
         "train.steps": 2000,
     },
 )
