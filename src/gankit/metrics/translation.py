@@ -30,7 +30,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from gankit.data import Dataset, load_dataset
+from gankit.data import Dataset
 from gankit.errors import ConfigError, DataError
 from gankit.metrics.classifier import DOMAIN_DATASETS
 from gankit.metrics.fid import fid_from_features
@@ -64,14 +64,12 @@ def is_translation_run(run_dir: str | os.PathLike) -> bool:
 
 
 def _test_data(cfg: Any, split: str | None) -> tuple[Dataset, str]:
+    """The run's dataset, ``split`` or test falling back to train (as `gankit eval` does)."""
+    from gankit.metrics.evaluate import _load_split
+
     d = cfg.data
     kw = dict(root=d.root, image_size=d.image_size, channels=d.channels, seed=cfg.train.seed)
-    if split is not None:
-        return load_dataset(d.name, split=split, **kw), split
-    try:
-        return load_dataset(d.name, split="test", **kw), "test"
-    except ConfigError:  # a dataset without a test split
-        return load_dataset(d.name, split="train", **kw), "train"
+    return _load_split(d.name, split, **kw)
 
 
 def _extractor(spec: str, domain: str | None, device: Any, train_missing: bool):
