@@ -112,3 +112,13 @@ def test_bad_inputs_are_one_line_each(runs, tmp_path, capsys):
     )  # fmt: skip
     assert_one_line_error(code, err, "translates one way only")
     assert not any((tmp_path / n).exists() for n in ("o.npy", "t.png", "e", "d.npy"))
+
+
+def test_train_suggests_apply_not_sample_for_translation_runs(runs):
+    from gankit.cli.train import _next_steps
+
+    for name in ("p2p", "cyc"):
+        lines = _next_steps(runs / name)
+        assert any(line.startswith(f"apply it with: gankit apply {runs / name}") for line in lines)
+        assert not any("gankit sample" in line for line in lines)
+    assert _next_steps(runs / "does-not-exist") == []

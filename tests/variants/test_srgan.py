@@ -273,6 +273,13 @@ def test_apply_export_is_fully_convolutional(tmp_path):
     Image.fromarray(rng.integers(0, 256, (5, 9), dtype=np.uint8)).save(tmp_path / "lr.png")
     apply(tmp_path / "run", tmp_path / "lr.png", tmp_path / "sr.png")
     assert Image.open(tmp_path / "sr.png").size == (36, 20)
+    (tmp_path / "lr_dir").mkdir()  # a folder of images of different sizes
+    for i, (h, w) in enumerate(((4, 6), (7, 7))):
+        im = rng.integers(0, 256, (h, w), dtype=np.uint8)
+        Image.fromarray(im).save(tmp_path / "lr_dir" / f"{i}.png")
+    assert apply(tmp_path / "run", tmp_path / "lr_dir", tmp_path / "sr_dir")["written"] == 2
+    assert Image.open(tmp_path / "sr_dir" / "0.png").size == (24, 16)
+    assert Image.open(tmp_path / "sr_dir" / "1.png").size == (28, 28)
     np.save(tmp_path / "rgb.npy", rng.integers(0, 256, (1, 3, 7, 7), dtype=np.uint8))
     with pytest.raises(DataError, match="channel|C, H, W") as err:
         apply(tmp_path / "run", tmp_path / "rgb.npy", tmp_path / "bad.npy")

@@ -44,7 +44,26 @@ def _report(path: Path) -> None:
     print(f"run written to {path}")
     for p in pictures:
         print(f"  {p}")
-    print(f"sample from it with: gankit sample {path} --n 64 --out samples.png")
+    for line in _next_steps(path):
+        print(line)
+
+
+def _next_steps(path: Path) -> list[str]:
+    """What to run next: `sample` where the run has a sample export, `apply` for each map
+    export (a translation or super-resolution run has no noise-to-image model)."""
+    from gankit.errors import GankitError
+    from gankit.runs import run_exports
+
+    try:
+        exports = run_exports(path)
+    except GankitError:  # no checkpoint (e.g. zero steps): nothing to suggest
+        return []
+    lines = []
+    if any(e.kind == "sample" for e in exports.values()):
+        lines.append(f"sample from it with: gankit sample {path} --n 64 --out samples.png")
+    if any(e.kind == "map" for e in exports.values()):
+        lines.append(f"apply it with: gankit apply {path} --input IMAGES --out OUTPUT")
+    return lines
 
 
 def add_commands(sub: argparse._SubParsersAction) -> None:
