@@ -12,11 +12,13 @@ reported). Then, on the Fashion-MNIST test split with the domain classifier's fe
 coverage (classes found among the samples and the KL of their class histogram to the test
 set's) of --n samples (``gankit.metrics.evaluate``), each as mean +- std over the seeds.
 
-Configs: ``dcgan`` (dcgan-fashion), ``sagan`` (sagan-fashion), ``sagan_noattn`` (no attention
-blocks: the gamma-free ablation), ``transgan`` (transgan-fashion, DiffAugment on),
-``transgan_noaug`` (DiffAugment off), ``lapgan`` (lapgan-fashion) and ``dcgan_lapsize`` (a
-single-scale DCGAN widened to about LAPGAN's parameter count). Presets that do not exist yet
-are reported as missing rather than failing the others.
+Configs: ``dcgan`` (dcgan-fashion), ``sagan`` (sagan-fashion), ``sagan_lr`` (SAGAN with G's
+learning rate raised to D's: TTUR's slow G is what a short CPU budget punishes most),
+``sagan_noattn`` (no attention blocks: the gamma-free ablation), ``transgan``
+(transgan-fashion, DiffAugment on), ``transgan_noaug`` (DiffAugment off), ``lapgan``
+(lapgan-fashion) and ``dcgan_lapsize`` (a single-scale DCGAN widened to about LAPGAN's
+parameter count). Presets that do not exist yet are reported as missing rather than failing
+the others.
 
 Finished runs are cached in --cache keyed by config, overrides, seed, budget, n and the code
 fingerprint (benchmarks/bench_cache.py), so a rerun after any code change trains again.
@@ -51,6 +53,11 @@ PILOT_STEPS = 30
 CONFIGS: dict[str, tuple[str, dict, str]] = {
     "dcgan": ("dcgan-fashion", {}, "gankit's DCGAN"),
     "sagan": ("sagan-fashion", {}, "SAGAN: attention, SN, hinge, TTUR, CBN + projection"),
+    "sagan_lr": (
+        "sagan-fashion",
+        {"train.lr_g": 4e-4},
+        "SAGAN with lr_G = lr_D = 4e-4 (no TTUR)",
+    ),
     "sagan_noattn": ("sagan-fashion", {"options.attention_res": 0}, "SAGAN without attention"),
     "transgan": ("transgan-fashion", {}, "TransGAN, DiffAugment on"),
     "transgan_noaug": ("transgan-fashion", {"tricks.diffaugment": ""}, "TransGAN, no DiffAugment"),
