@@ -8,6 +8,8 @@ a single bad input file writes nothing.
 
 Outputs are of the same kind as the input: a ``.npy`` (images uint8 (N, C, H, W); vectors
 and latent codes float32 (N, d)), one image file, or a folder of PNGs named like the inputs.
+Masks (an image output declaring ``labels``: K classes) are uint8 class indices (N, 1, H, W)
+in a ``.npy``; in PNGs a binary mask is written 0/255, more classes as their indices.
 
 ``export="reconstruct"`` (``gankit apply --reconstruct``) runs x -> G(E(x)) of the runs that
 learn an encoder (BiGAN / ALI: Donahue et al. 2016, Sec. 3; Dumoulin et al. 2016); a run
@@ -124,9 +126,17 @@ def _to_model_input(array: np.ndarray, model: Model, source: str) -> torch.Tenso
 
 
 def _from_model_output(y: torch.Tensor, model: Model) -> np.ndarray:
+    if "labels" in model.export.output:  # a mask of class indices (segmentation)
+        return y.round().clamp(0, 255).to(torch.uint8).numpy()
     if model.export.output.get("kind") == "image":
         return from_unit_range(y).numpy()
     return y.numpy().astype(np.float32)
+
+
+def _png_pixels(image: np.ndarray, model: Model) -> np.ndarray:
+    """What an output image file holds: a binary mask as 0/255 so that it can be seen, class
+    indices as they are; other images unchanged."""
+    return image * np.uint8(255) if model.export.output.get("labels") == 2 else image
 
 
 def _write_npy(out: Path, array: np.ndarray) -> None:
@@ -173,7 +183,7 @@ def apply(
         x = _read_image(src, model.export.input)[None]
         y = _from_model_output(model(_to_model_input(x, model, str(src))), model)
         if image_out and dst.suffix.lower() == ".png":
-            _write_image(dst, y[0])
+            _write_image(dst, _png_pixels(y[0], model))
         elif dst.suffix.lower() == ".npy":
             _write_npy(dst, y)
         else:
@@ -211,7 +221,7 @@ def _apply_folder(model: Model, src: Path, dst: Path, image_out: bool) -> dict:
             outputs[i] = y
     if image_out and dst.suffix.lower() != ".npy":
         for path, image in zip(good, outputs):
-            _write_image(dst / path.relative_to(src).with_suffix(".png"), image)
+            _write_image(dst / path.relative_to(src).with_suffix(".png"), _png_pixels(image, model))
     else:
         if dst.suffix.lower() != ".npy":
             raise RunError(f"--out {dst}: this model writes vectors; use FILE.npy.")

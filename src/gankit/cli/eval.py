@@ -8,7 +8,7 @@ import json
 import sys
 import warnings
 
-PAIR_METRICS = ("psnr", "ssim", "dice")
+PAIR_METRICS = ("psnr", "ssim", "dice", "sensitivity", "specificity", "lesion_detection")
 
 
 def _pair_metrics(text: str | None) -> list[str] | None:
@@ -30,6 +30,11 @@ def _score(args: argparse.Namespace) -> dict:
         return score_pair_files(
             args.source, args.reference, pairs, crop=args.crop, y_channel=args.y_channel
         )
+    from gankit.metrics.segmentation import evaluate_segmentation, is_segmentation_run
+
+    if args.reference is None and args.metrics is None and is_segmentation_run(args.source):
+        return evaluate_segmentation(args.source, n=args.n, device=args.device,
+                                     batch_size=args.batch_size)  # fmt: skip
     if args.reference is None and args.metrics is None and is_translation_run(args.source):
         return evaluate_translation(
             args.source,
@@ -131,8 +136,8 @@ def add_commands(sub) -> None:
     )
     p.add_argument(
         "source",
-        help="a run directory (an image-to-image run is scored on its test pairs), a "
-        ".npy/.npz sample file or an image folder",
+        help="a run directory (an image-to-image or segmentation run is scored on its test "
+        "pairs), a .npy/.npz sample file or an image folder",
     )
     p.add_argument(
         "--reference",
@@ -143,7 +148,8 @@ def add_commands(sub) -> None:
         "--metrics",
         help="comma list of fid, kid, precision_recall, density_coverage (or prdc), is, "
         "class_coverage, mode_coverage, memorization (default: those that fit the data); "
-        "psnr, ssim, dice with --reference compare SOURCE and REFERENCE item by item",
+        "psnr, ssim, dice, sensitivity, specificity, lesion_detection with --reference compare "
+        "SOURCE and REFERENCE item by item",
     )
     p.add_argument("--n", type=_positive, default=2000, help="samples to score (default 2000)")
     p.add_argument(
