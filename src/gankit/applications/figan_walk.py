@@ -47,14 +47,14 @@ def resolve_class(value: str | int, names: list[str]) -> int:
 
 def load_explainer(run: str | Path) -> tuple[Generator, FeatureMap]:
     """The run's generator G(z, f) and its frozen classifier with the PCA (a figan run)."""
-    if "features" not in run_exports(run):
-        raise RunError(
-            f"{run} is not a figan run (it has no classifier features); train one "
-            "with `gankit train figan-fashion --out RUN`."
-        )
-    fm = load_model(run, export="features").net
+    fm = None
+    if "features" in run_exports(run):  # dcgan's "features" are D's: check what it is
+        fm = load_model(run, export="features").net
     if not isinstance(fm, FeatureMap):
-        raise RunError(f"{run}'s features export is not FIGAN's feature map.")
+        raise RunError(
+            f"{run} is not a figan run (it has no classifier feature map); train one with "
+            "`gankit train figan-fashion --out RUN`."
+        )
     return load_generator(run), fm
 
 
