@@ -88,6 +88,15 @@ def read_classifier_file(path: Path) -> tuple[DomainCNN, dict[str, Any]]:
     return net.eval(), meta
 
 
+def _check_channels(net: DomainCNN, data: Any, source: str) -> None:
+    if net.in_channels != data.shape[0]:
+        raise DataError(
+            f"{source} takes {net.in_channels}-channel images, the data has {data.shape[0]}; "
+            f"set data.channels={net.in_channels} or train the classifier with "
+            f"--channels {data.shape[0]}."
+        )
+
+
 def classifier_source(source: str, data: Any, feature_layer: str) -> dict[str, Any]:
     """{"bytes", "order", "input_size", "id", "source", "class_names"} of ``options.classifier``."""
     if source == "domain":
@@ -100,6 +109,7 @@ def classifier_source(source: str, data: Any, feature_layer: str) -> dict[str, A
         if not is_cached(data.name):  # seconds for digits, a few CPU minutes for the others
             train_classifier(data.name, progress=False)
         net, info = load_classifier(data.name)
+        _check_channels(net, data, f"the {data.name} domain classifier")
         key = info.content_hash
         return {
             "bytes": _cached_bytes(key, lambda: _trace(net)),
@@ -117,6 +127,7 @@ def classifier_source(source: str, data: Any, feature_layer: str) -> dict[str, A
         )
     if path.suffix == ".safetensors":
         net, meta = read_classifier_file(path)
+        _check_channels(net, data, str(path))
         key = hashlib.sha256(path.read_bytes()).hexdigest()
         return {
             "bytes": _cached_bytes(key, lambda: _trace(net)),
@@ -151,7 +162,15 @@ def _features(fm: FeatureMap, x: torch.Tensor, key: str) -> tuple[torch.Tensor, 
             return t["logits"], t["features"]
         except (SafetensorError, KeyError):
             pass  # damaged: computed again below and rewritten
-    out = [fm.classify(x[s : s + BATCH]) for s in range(0, len(x), BATCH)]
+    try:
+        out = [fm.classify(x[s : s + BATCH]) for s in range(0, len(x), BATCH)]
+    except RuntimeError as exc:  # a user's module that does not take these images
+        why = str(exc).strip().splitlines()[-1][:200]
+        raise DataError(
+            f"the classifier {fm.source} fails on the data's images {tuple(x.shape[1:])} "
+            f"({why}); give it images like the ones it was trained on (data.image_size, "
+            "data.channels)."
+        ) from None
     logits, feats = torch.cat([o[0] for o in out]), torch.cat([o[1] for o in out])
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write_bytes(path, st_save({"logits": logits.contiguous(), "features": feats}))

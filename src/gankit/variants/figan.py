@@ -63,6 +63,7 @@ class FIGANOptions:
 class FIGAN(GAN):
     name = "figan"
     ema_modules = ("G",)
+    applies = "write the frozen classifier's reduced features f of images (--export features)"
     bank: Tensor | None = None  # f of every training image, where fake conditions come from
 
     def layout(self, cfg: Config, data: Any) -> LatentLayout:
