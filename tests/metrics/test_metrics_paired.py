@@ -244,7 +244,8 @@ def test_every_registered_metric_describes_itself():
     assert all(d == get_metric(n).description for n, d in metric_rows())
     # who computes what follows from the needs
     assert set(METRIC_NAMES) == {n for n in names if get_metric(n).needs <= SAMPLE_SET_NEEDS}
-    assert {"psnr", "ssim", "dice"} == {n for n in names if get_metric(n).needs <= PAIRED_NEEDS}
+    paired = {"psnr", "ssim", "dice", "sensitivity", "specificity", "lesion_detection"}
+    assert paired == {n for n in names if get_metric(n).needs <= PAIRED_NEEDS}
     assert set(METRIC_NAMES) >= {
         "fid",
         "kid",

@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import argparse
 
-from gankit.cli import apply, dashboard, diagnose, latent, listing, probe, sample, train
+from gankit.cli import apply, apps, dashboard, diagnose, latent, listing, probe, sample, train
+from gankit.cli import classifier, explain
 from gankit.cli import eval as eval_  # the module, not the builtin
 from gankit.cli.common import EXIT_USER_ERROR, run_command
 
@@ -29,6 +30,9 @@ COMMAND_GROUPS = (
     latent,  # traverse, interpolate
     diagnose,  # diagnose
     probe,  # probe
+    apps,  # cas, balance
+    explain,  # explain (FIGAN)
+    classifier,  # classifier train
 )
 
 

@@ -6,7 +6,17 @@ import os
 from pathlib import Path
 
 # Imported for their side effect: each module registers its loaders in DATASETS.
-from gankit.data import arrays, digits, folder, mnist, paired, toys, translation  # noqa: F401
+from gankit.data import (  # noqa: F401
+    arrays,
+    digits,
+    folder,
+    medmnist,
+    mnist,
+    paired,
+    segmentation,
+    toys,
+    translation,
+)
 from gankit.data.dataset import DATASETS, SPLITS, Dataset, LoadOptions
 from gankit.data.images import adjust_images
 from gankit.errors import ConfigError

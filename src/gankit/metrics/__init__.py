@@ -20,7 +20,8 @@ class probabilities, images or masks. By design this package never imports
 """
 
 # Importing a metric module registers its metrics; a new metric adds one line here.
-from gankit.metrics import conditional  # noqa: F401  (registers intra_fid, ... )
+# (conditional: intra_fid, ...; segmentation: sensitivity, specificity, lesion_detection)
+from gankit.metrics import conditional, segmentation  # noqa: F401
 from gankit.metrics.dice import dice, dice_per_class
 from gankit.metrics.fid import RunningStats, feature_statistics, fid_from_features, frechet_distance
 from gankit.metrics.inception_score import inception_score
