@@ -180,20 +180,23 @@ def sample(
     ema: bool = True,
     label: int | None = None,
     codes: dict[int, float] | None = None,
+    text: str | None = None,
 ) -> np.ndarray:
     """``n`` samples in the `gankit sample` layout.
 
     Images: uint8 (N, C, H, W) on 0..255. Vectors: float32 (N, D). ``label`` asks a
     conditional run for one class (0..K-1); other runs refuse it with a RunError. ``codes``
     fixes latent codes by number ({code: value}: an InfoGAN code, an AAE cluster or mixture
-    component); a run without such codes refuses them.
+    component); a run without such codes refuses them. ``text`` is a caption for a
+    text-conditioned run (gan-int-cls, stackgan); any other run refuses it.
     """
     from gankit.data import from_unit_range
 
     if n < 1:
         raise RunError(f"--n must be at least 1, got {n}.")
     G = load_generator(run_dir, ema=ema)
-    x = G.sample(n, seed=seed, label=label, codes=codes)
+    phi = None if text is None else G.embed([text])
+    x = G.sample(n, seed=seed, label=label, codes=codes, text=phi)
     if G.kind == "image":
         return from_unit_range(x).numpy()
     return x.numpy().astype(np.float32)

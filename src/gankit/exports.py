@@ -48,6 +48,9 @@ class Export:
     description: str = ""  # one line for `gankit list` and `apply`'s messages
     composite: str | None = None  # a registered composite built from ``parts``
     parts: dict[str, str] = field(default_factory=dict)  # composite role -> network key
+    # what the sampler takes besides noise: {"kind": "text", "encoder": network key}, the
+    # run's caption encoder whose ``bank`` of training captions is drawn when none is given
+    condition: dict[str, Any] | None = None
 
     @property
     def networks(self) -> list[str]:
@@ -63,13 +66,17 @@ class Export:
         for name, tp in types.items():
             if not isinstance(getattr(self, name), tp):
                 raise TypeError(f"export field {name} is not a {tp.__name__}")
-        optional = {"layout": dict, "index": int, "composite": str}
+        optional = {"layout": dict, "index": int, "composite": str, "condition": dict}
         for name, tp in optional.items():
             value = getattr(self, name)
             if value is not None and (not isinstance(value, tp) or isinstance(value, bool)):
                 raise TypeError(f"export field {name} is not a {tp.__name__} or null")
         if not all(isinstance(k, str) and isinstance(v, str) for k, v in self.parts.items()):
             raise TypeError("export parts must map role names to network names")
+        if self.condition is not None and not (
+            self.condition.get("kind") == "text" and isinstance(self.condition.get("encoder"), str)
+        ):
+            raise ValueError("export condition must be {'kind': 'text', 'encoder': NAME}")
         if self.kind not in KINDS:
             raise ValueError(f"export kind {self.kind!r}; valid: {', '.join(KINDS)}")
         for side in (self.input, self.output):

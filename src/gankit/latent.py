@@ -111,12 +111,16 @@ def interpolate(
     mode: str = "spherical",
     labels: tuple[int, int] | None = None,
     label: int | None = None,
+    texts: tuple[torch.Tensor, ...] | None = None,
 ) -> np.ndarray:
     """(rows, steps, C, H, W): each row walks from one latent point to another.
 
     Without ``labels``: between two draws of z (seed and seed + 1); labels (``label`` or those of
     the first draw) stay fixed and InfoGAN's code vector moves linearly. With ``labels=(a, b)``
     (conditional runs): z stays fixed and the label code moves from code(a) to code(b).
+    Text runs: ``texts=(phi_a,)`` keeps that caption while z moves; ``texts=(phi_a, phi_b)``
+    keeps z and moves the caption embedding linearly from a to b (Reed et al. 2016, Sec. 4.3:
+    G is trained between captions). Without ``texts`` row i keeps training caption i.
     """
     _image_generator(G)
     if steps < 2 or rows < 1:
@@ -135,9 +139,18 @@ def interpolate(
         draws.append(G.layout.draw(rows, G.prior, gen, G.device, fixed))
     a, b = draws
     walk = slerp if mode == "spherical" else lerp
+    if texts and not G.text_conditioned:
+        G.embed([""])  # the RunError of a run that takes no caption
+    if G.text_conditioned:
+        bank = G.text_encoder.bank
+        start = texts[0] if texts else bank[torch.arange(rows, device=bank.device) % len(bank)]
+        a["text"] = start.reshape(-1, start.shape[-1]).expand(rows, -1).to(G.device)
     frames = []
     for t in np.linspace(0.0, 1.0, steps):
-        if labels is not None:
+        if texts and len(texts) == 2:
+            end = texts[1].reshape(1, -1).expand(rows, -1).to(G.device)
+            inputs = {**a, "text": lerp(a["text"], end, float(t))}
+        elif labels is not None:
             code_a = G.net.label_code(torch.full((rows,), labels[0], device=G.device))
             code_b = G.net.label_code(torch.full((rows,), labels[1], device=G.device))
             inputs = {**a, "y_code": walk(code_a, code_b, float(t))}

@@ -341,12 +341,49 @@ class Generator:
         num_classes: int | None = None,
         layout: LatentLayout | None = None,  # labels / latent codes G takes besides z
         source: str = "this generator",  # named in error messages (the run directory)
+        text_encoder: torch.nn.Module | None = None,  # a text-conditioned G's caption encoder
     ):
         # a live network (sampled while it trains) is switched to eval only while sampling
         self.net, self.prior, self.kind, self.step = net, prior, kind, step
         self.num_classes = num_classes
         self.layout = layout or LatentLayout(prior.z_dim, num_classes or 0)
         self.source = source
+        self.text_encoder = text_encoder
+        if text_encoder is not None and not len(text_encoder.bank):
+            raise ValueError("a text-conditioned generator needs its encoder's caption bank")
+
+    @property
+    def text_conditioned(self) -> bool:
+        """Whether G takes a caption embedding phi(t) (drawn from the training captions when
+        none is given)."""
+        return self.text_encoder is not None
+
+    def embed(self, captions: list[str]) -> torch.Tensor:
+        """phi(t) of typed captions (one warning line names unknown words); a RunError for a
+        generator that takes no caption."""
+        from gankit.text.embed import embed_captions
+
+        if self.text_encoder is None:
+            raise RunError(
+                f"{self.source} is not text-conditioned, so it takes no caption; drop --text "
+                "(text runs come from the presets gan-int-cls-fashion and stackgan-fashion)."
+            )
+        if not self.text_encoder.vocab:
+            raise RunError(
+                f"{self.source} was trained on precomputed text embeddings and keeps no text "
+                "encoder; pass embeddings made by your own encoder (text=...) instead."
+            )
+        return embed_captions(self.text_encoder, captions)
+
+    def _texts(self, text, n: int, start: int, m: int, gen: torch.Generator) -> dict:
+        """G's ``text`` input for samples start..start+m: the given phi(t) (one row for all,
+        or one per sample), or training captions' phi(t) drawn uniformly from the bank."""
+        if self.text_encoder is None:
+            return {}
+        bank = self.text_encoder.bank
+        if text is None:
+            return {"text": bank[torch.randint(len(bank), (m,), generator=gen, device=bank.device)]}
+        return {"text": text.expand(n, -1)[start : start + m].to(bank.device)}
 
     @property
     def device(self) -> torch.device:
@@ -360,14 +397,27 @@ class Generator:
         batch_size: int = 1000,
         label: int | None = None,
         codes: dict[int, float] | None = None,
+        text: torch.Tensor | None = None,
     ) -> torch.Tensor:
         """``n`` samples as float32 on the CPU: images in [-1, 1] (N, C, H, W), vectors (N, D).
 
         Conditional runs draw labels uniformly unless ``label`` fixes the class; ``codes``
         fixes latent codes by number ({code: value}, see ``layout.describe_codes()``).
+        Text-conditioned runs take ``text``, phi(t) of one caption (E,) or (1, E) for every
+        sample or (n, E), e.g. from :meth:`embed`; without it, training captions are drawn.
         """
         codes = dict(codes or {})
         self.layout.check(label, codes, self.source)
+        if text is not None:
+            if self.text_encoder is None:
+                self.embed([""])  # the RunError for a generator without a caption input
+            text = text.float().reshape(-1, text.shape[-1])
+            if len(text) not in (1, n) or text.shape[1] != self.text_encoder.bank.shape[1]:
+                raise ConfigError(
+                    f"text embeddings of shape {tuple(text.shape)} do not fit {n} samples of "
+                    f"{self.source}: give (1, E) or ({n}, E), "
+                    f"E = {self.text_encoder.bank.shape[1]}."
+                )
         if label is not None:
             codes[0] = label  # the class label is code 0 of a conditional run
         gen = torch.Generator(device=self.device)
@@ -375,7 +425,8 @@ class Generator:
         out = []
         for start in range(0, n, batch_size):
             m = min(batch_size, n - start)
-            out.append(self.generate(**self.layout.draw(m, self.prior, gen, self.device, codes)))
+            inputs = self.layout.draw(m, self.prior, gen, self.device, codes)
+            out.append(self.generate(**inputs, **self._texts(text, n, start, m, gen)))
         return torch.cat(out) if out else torch.empty(0)
 
     @torch.no_grad()
@@ -384,7 +435,7 @@ class Generator:
         ``y`` (or label codes ``y_code``) and the latent code vector ``c``."""
         dev = self.device
         with evaluating(self.net):
-            if self.layout.plain:
+            if self.layout.plain and "text" not in inputs:
                 return self.net(z.to(dev)).float().cpu()
             return self.net(z.to(dev), **{k: v.to(dev) for k, v in inputs.items()}).float().cpu()
 
@@ -392,7 +443,11 @@ class Generator:
     def grid(self, z: torch.Tensor) -> torch.Tensor:
         """Samples for the preview grids from fixed noise ``z``: sample i asks for class i % K
         (or categorical value i % k, continuous codes 0) where G takes them."""
-        return self.generate(z, **self.layout.grid_inputs(len(z), z.device))
+        inputs = self.layout.grid_inputs(len(z), z.device)
+        if self.text_encoder is not None:  # sample i: training caption i of the bank
+            bank = self.text_encoder.bank
+            inputs["text"] = bank[torch.arange(len(z), device=bank.device) % len(bank)]
+        return self.generate(z, **inputs)
 
 
 def _ints(value: object):
@@ -524,6 +579,9 @@ def load_generator(
             "checkpoint is damaged or crafted."
         )
     prior = NoisePrior(cfg.model.prior, cfg.model.z_dim, cfg.model.prior_df)
+    encoder = None
+    if e.condition:  # a text-conditioned sampler: its caption encoder (never averaged)
+        encoder = _network(ckpt, e.condition["encoder"], False, None).to(device).eval()
     try:
         G = Generator(
             net.to(device).eval(),
@@ -533,6 +591,7 @@ def load_generator(
             num_classes=ckpt.meta.get("num_classes"),
             layout=LatentLayout.from_meta(e.layout) if e.layout else None,
             source=str(run_dir),
+            text_encoder=encoder,
         )
         if G.kind not in ("image", "vector"):
             raise ValueError(f"unknown data kind {G.kind!r}")

@@ -12,8 +12,20 @@ from __future__ import annotations
 
 import argparse
 
-from gankit.cli import apply, apps, dashboard, diagnose, latent, listing, probe, sample, train
-from gankit.cli import classifier, explain
+from gankit.cli import (
+    apply,
+    apps,
+    classifier,
+    dashboard,
+    diagnose,
+    explain,
+    latent,
+    listing,
+    probe,
+    sample,
+    text,
+    train,
+)
 from gankit.cli import eval as eval_  # the module, not the builtin
 from gankit.cli.common import EXIT_USER_ERROR, run_command
 
@@ -33,6 +45,7 @@ COMMAND_GROUPS = (
     apps,  # cas, balance
     explain,  # explain (FIGAN)
     classifier,  # classifier train
+    text,  # text-encoder train
 )
 
 

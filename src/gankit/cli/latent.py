@@ -38,7 +38,11 @@ def _cmd_traverse(args: argparse.Namespace) -> None:
 def _cmd_interpolate(args: argparse.Namespace) -> None:
     G = load_generator(args.run, ema=not args.no_ema)
     labels = tuple(args.labels) if args.labels else None
-    walk = interpolate(G, args.steps, args.rows, args.seed, args.mode, labels, args.label)
+    if args.to_text is not None and args.text is None:
+        raise RunError("--to-text needs --text, the caption the walk starts from.")
+    texts = [t for t in (args.text, args.to_text) if t is not None]
+    phis = tuple(G.embed([t]) for t in texts) if texts else None
+    walk = interpolate(G, args.steps, args.rows, args.seed, args.mode, labels, args.label, phis)
     path = save_walk(walk, args.out)
     print(
         f"wrote {args.mode} interpolation ({walk.shape[0]} rows x {walk.shape[1]} steps) to {path}"
@@ -83,6 +87,10 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         help="walk from class A to class B with z fixed (conditional runs)",
     )
     p.add_argument("--label", type=int, help="the class kept fixed while z moves")
+    p.add_argument("--text", help="text runs: the caption kept fixed while z moves, or the start")
+    p.add_argument(
+        "--to-text", help="text runs: walk from --text to this caption with z fixed (Reed Fig. 5)"
+    )
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--no-ema", action="store_true")
     p.set_defaults(func=_cmd_interpolate)

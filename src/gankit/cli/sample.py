@@ -15,8 +15,9 @@ def _cmd_sample(args: argparse.Namespace) -> None:
     # a label on an unconditional run, or outside 0..K-1, is a one-line RunError
     codes = dict(_code(text) for text in args.code)
     samples = api.sample(
-        args.run, args.n, seed=args.seed, ema=not args.no_ema, label=args.label, codes=codes
-    )
+        args.run, args.n, seed=args.seed, ema=not args.no_ema, label=args.label, codes=codes,
+        text=args.text,
+    )  # fmt: skip
     path = api.save_samples(samples, args.out)
     print(f"wrote {len(samples)} samples {tuple(samples.shape)} {samples.dtype} to {path}")
 
@@ -42,6 +43,9 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--out", required=True, help="FILE.npy, FILE.png (a grid) or DIR/ (PNGs)")
     p.add_argument("--seed", type=int)
     p.add_argument("--label", type=int, help="class to generate (conditional runs)")
+    p.add_argument(
+        "--text", help='a caption, e.g. "a dark ankle boot" (text runs: gan-int-cls, stackgan)'
+    )
     p.add_argument(
         "--per-class", action="store_true", help="a grid with one row of --n samples per class"
     )

@@ -8,6 +8,7 @@ from pathlib import Path
 # Imported for their side effect: each module registers its loaders in DATASETS.
 from gankit.data import (  # noqa: F401
     arrays,
+    captions,
     digits,
     folder,
     medmnist,

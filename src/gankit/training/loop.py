@@ -335,6 +335,7 @@ class Trainer:
             self.model("sample", ema), self.prior, self.data.kind, self.step,
             num_classes=self.data.num_classes if self.variant.conditional else None,
             layout=layout, source=str(self.run.path),
+            text_encoder=self.nets[e.condition["encoder"]] if e.condition else None,
         )  # fmt: skip
 
     @torch.no_grad()

@@ -34,8 +34,9 @@ non-saturating form by default (train.g_loss), as the paper's code trains.
 Noise: model.z_dim = N_z + 2 N_g, split [z, eps_0, eps_1] (eps_0, eps_1 the two CAs' epsilons,
 N_g = ``options.c_dim`` each), so a seeded sample is reproducible and a resumed run continues
 exactly; the prior must be normal. Exports ``sample``: the ``stackgan`` composite, (z, phi_t)
--> both stages -> S x S. Preview rows: per fixed caption, stage I (nearest-enlarged) and
-stage II of the same noise.
+-> both stages -> S x S, with network ``T`` (the frozen caption encoder and a bank of training
+captions' phi_t, gankit.text.embed.encoder_network) as its text condition. Preview rows: per
+fixed caption, stage I (nearest-enlarged) and stage II of the same noise.
 """
 
 from __future__ import annotations
@@ -58,6 +59,7 @@ from gankit.networks.dcgan import dcgan_levels
 from gankit.networks.stackgan import kl_to_standard_normal
 from gankit.nn.modes import evaluating
 from gankit.presets import register_preset
+from gankit.text.embed import encoder_network
 from gankit.variants.base import VARIANTS, Phase, StepContext, Variant, square_images
 
 PREVIEW_COLUMNS = 8  # noise vectors per preview row
@@ -155,6 +157,7 @@ class StackGAN(Variant):
                 res_blocks=o.res_blocks, **ca,
             ),
             "D2": build_network("stackgan_d", image_size=S, **d),
+            "T": encoder_network(data),  # frozen: the caption encoder, for --text
         }  # fmt: skip
 
     def network_families(self, nets: dict[str, nn.Module]) -> dict[str, str]:
@@ -262,6 +265,7 @@ class StackGAN(Variant):
                 layout=LatentLayout(cfg.model.z_dim).to_meta(),
                 composite="stackgan",  # gankit.networks.stackgan.StackGANSampler
                 parts={"stage1": "G1", "stage2": "G2"},
+                condition={"kind": "text", "encoder": "T"},
                 description=f"StackGAN: caption -> stage I {S // 2}x{S // 2} -> stage II {S}x{S}",
             )
         }
@@ -318,8 +322,20 @@ _FASHION = {
     "log.checkpoint_every": 1000,
 }
 register_preset(
+    "stackgan-digits",
+    "StackGAN on scikit-learn's digits with captions ('a thick seven'): stage I 8x8, stage II "
+    "16x16; small and quick (the contract suite trains it)",
+    {**_FASHION, "data.name": "digits-captions", "data.image_size": 16, "train.steps": 2000},
+)
+register_preset(
     "stackgan-fashion",
     "StackGAN on Fashion-MNIST captions: stage I 14x14, then stage II 28x28 (stage I frozen); "
     'sample with --text "a dark ankle boot"',
     {**_FASHION, "data.name": "fashion-captions"},
+)
+register_preset(
+    "stackgan-folder",
+    "StackGAN on your captioned images: data.root=DIR with NAME.txt captions or captions.jsonl "
+    "(docs/text-to-image.md); data.image_size=32 resizes",
+    {**_FASHION, "data.name": "caption-folder", "data.image_size": 32},
 )

@@ -1,0 +1,107 @@
+"""phi(t) of typed captions: :func:`embed_captions`, shared by the CLI, the variants and the
+benchmarks. Unknown words are named in one warning line and ignored; an empty caption, or one
+of unknown words only, is a one-line ConfigError."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import torch
+from torch import Tensor
+
+from gankit.errors import ConfigError, RunError
+from gankit.networks.text_dcgan import TextEncoder
+from gankit.text.encoder import token_ids, tokenize
+
+
+def run_text_encoder(run_dir: str | os.PathLike, ema: bool = True) -> TextEncoder:
+    """The text encoder a text-conditioned run keeps in its checkpoint (network named by its
+    sample export's ``condition``); a RunError line for a run that takes no caption."""
+    from gankit.runs import load_network, run_exports
+
+    e = run_exports(run_dir).get("sample")
+    cond = getattr(e, "condition", None) or {}
+    if cond.get("kind") != "text":
+        raise RunError(
+            f"{run_dir} is not text-conditioned, so it takes no caption; drop --text "
+            "(train a text run, e.g. the preset gan-int-cls-fashion)."
+        )
+    if not cond.get("encoder"):
+        raise RunError(
+            f"{run_dir} was trained on precomputed text embeddings and keeps no text encoder; "
+            "pass embeddings made by your own encoder instead of captions."
+        )
+    net = load_network(run_dir, cond["encoder"], ema=ema)
+    if not isinstance(net, TextEncoder):
+        raise RunError(f"{run_dir}: network {cond['encoder']!r} is not a text encoder.")
+    return net
+
+
+def _known_words(encoder: TextEncoder, n: int = 12) -> str:
+    words = [w for w in encoder.vocab if len(w) > 2][:n]
+    return ", ".join(words) + (", ..." if len(encoder.vocab) > n else "")
+
+
+def embed_captions(
+    run_or_encoder: str | os.PathLike | TextEncoder, captions: list[str], warn: bool = True
+) -> Tensor:
+    """phi(t) of each caption, float32 (N, E) on the CPU, from a run directory (its saved
+    encoder) or a :class:`TextEncoder`."""
+    if isinstance(run_or_encoder, TextEncoder):
+        encoder = run_or_encoder
+    else:
+        encoder = run_text_encoder(run_or_encoder)
+    if isinstance(captions, str) or not captions:
+        raise ConfigError("give a list of one or more captions, e.g. ['a dark ankle boot'].")
+    tokens = []
+    for text in captions:
+        words = tokenize(str(text))
+        if not words:
+            raise ConfigError(
+                f"caption {str(text)!r} is empty; type words such as 'a dark ankle boot'."
+            )
+        tokens.append(words)
+    unknown = sorted({w for ws in tokens for w in ws if w not in encoder.index})
+    for text, words in zip(captions, tokens, strict=True):
+        if all(w not in encoder.index for w in words):
+            raise ConfigError(
+                f"caption {text!r} has no word this text encoder knows; known words include "
+                f"{_known_words(encoder)}."
+            )
+    if unknown and warn:
+        print(
+            f"gankit: warning: unknown words ignored: {', '.join(map(repr, unknown))}",
+            file=sys.stderr,
+        )
+    ids = token_ids(encoder, tokens).to(next(encoder.parameters()).device)
+    with torch.no_grad():
+        return encoder.eval()(ids).float().cpu()
+
+
+BANK_SIZE = 1024  # training captions' phi(t) a run keeps for sampling without a caption
+
+
+def encoder_network(data, bank_size: int = BANK_SIZE) -> TextEncoder:
+    """A text-conditioned run's network holding the captioned dataset's encoder (so that
+    `gankit sample --text` needs only the run) and, as buffer ``bank``, the phi(t) of
+    ``bank_size`` training items (the first of a permutation seeded 0). Data with the user's
+    own embeddings (no encoder) gets an empty vocabulary: the run then refuses typed text."""
+    from gankit.data.captions import dataset_encoder
+    from gankit.networks import build_network
+
+    text = data.fields["text"].float()
+    source = dataset_encoder(data)
+    if source is None:
+        vocab, arch = [], {"embed_dim": 1, "hidden": 1, "out_dim": text.shape[1]}
+    else:
+        spec = source.spec["kwargs"]
+        vocab = spec["vocab"]
+        arch = {k: v for k, v in spec.items() if k not in ("vocab", "bank_size")}
+    size = min(bank_size, len(text))
+    rows = torch.randperm(len(text), generator=torch.Generator().manual_seed(0))[:size]
+    net = build_network("text_encoder", vocab=vocab, **arch, bank_size=size)
+    state = net.state_dict() if source is None else dict(source.state_dict())
+    state["bank"] = text[rows].clone()
+    net.load_state_dict(state)
+    return net.eval().requires_grad_(False)
