@@ -21,7 +21,8 @@ def test_registered_names():
     assert set(DATASETS.names()) == {
         "sine", "ring", "grid", "spiral", "digits", "mnist", "fashion-mnist", "folder", "array",
         "ring-grid", "fashion-edges", "fashion-x4", "sneaker-boot", "derain", "paired-folder",
-        "unpaired-folder", "sr-folder", "lesions", "mask-folder", "medmnist",
+        "unpaired-folder", "sr-folder", "lesions", "mask-folder", "medmnist", "fashion-captions",
+            "digits-captions", "caption-folder",
     }  # fmt: skip
 
 
