@@ -244,3 +244,29 @@ def test_bad_captions_are_one_line(text_run, tmp_path, capsys):
         assert message in err and len(err.splitlines()) == 1
     assert main(["interpolate", str(text_run), "--to-text", "a one", "--out", out]) != 0
     assert "--to-text needs --text" in capsys.readouterr().err
+
+
+def test_dashboard_explorer_takes_a_caption(text_run, tmp_path):
+    import io
+
+    from gankit.dashboard.explorer import Explorer, ExplorerError
+
+    def png(data: bytes) -> np.ndarray:
+        return np.asarray(Image.open(io.BytesIO(data)))
+
+    explorer = Explorer()
+    assert explorer.info(text_run)["text"] is True
+    sevens = png(explorer.samples_png(text_run, seed=0, n=4, text="a thick seven"))
+    assert np.array_equal(sevens, png(explorer.samples_png(text_run, 0, 4, text="a thick seven")))
+    assert not np.array_equal(sevens, png(explorer.samples_png(text_run, 0, 4, text="a one")))
+    assert png(explorer.samples_png(text_run, seed=0, n=4)).std() > 0  # training captions
+    walk = png(explorer.interpolate_png(text_run, 1, 2, 4, text="a one"))
+    assert walk.shape[1] > walk.shape[0]
+    with pytest.raises(ExplorerError, match="no word this text encoder knows"):
+        explorer.samples_png(text_run, 0, 4, text="zebra")
+    plain = tmp_path / "plain"
+    api.train(preset_config("dcgan-digits", {**TINY, "data.image_size": 8, "model.z_dim": 8}),
+              plain)  # fmt: skip
+    assert Explorer().info(plain)["text"] is False
+    with pytest.raises(ExplorerError, match="not text-conditioned"):
+        Explorer().samples_png(plain, 0, 4, text="a seven")

@@ -74,6 +74,7 @@ class Explorer:
             "step": G.step,
             "z_dim": G.prior.z_dim,
             "num_classes": layout.num_classes or None,
+            "text": G.text_conditioned,  # takes a typed caption
             "class_names": list(layout.class_names),
             "codes": [
                 {"index": i, "kind": kind, "values": k}
@@ -89,6 +90,7 @@ class Explorer:
         n: int,
         label: int | None = None,
         codes: dict[int, float] | None = None,
+        text: str | None = None,
     ) -> bytes:
         """A grid of ``n`` images (tile i from seed ``seed + i``), or a scatter of ``n`` points."""
         import torch
@@ -103,6 +105,7 @@ class Explorer:
                 inputs = _stack([_draw(G, seed + i, fixed) for i in range(n)])
             else:  # one stream is enough for a cloud of points nobody picks one by one
                 inputs = _draw(G, seed, fixed, n)
+            inputs.update(_caption(G, text, [seed + i for i in range(n)]))
             x = G.generate(**inputs)
             if G.kind == "image":
                 return _grid_png(x, ncol=math.ceil(math.sqrt(n)))
@@ -117,6 +120,7 @@ class Explorer:
         slerp: bool = True,
         label: int | None = None,
         codes: dict[int, float] | None = None,
+        text: str | None = None,
     ) -> bytes:
         """``steps`` samples on the path from the latent point of ``seed_a`` to that of ``seed_b``.
 
@@ -139,6 +143,7 @@ class Explorer:
             inputs["z"] = walk(a["z"], b["z"], t)
             if "c" in a:
                 inputs["c"] = latent.lerp(a["c"], b["c"], t)
+            inputs.update(_caption(G, text, [seed_a] * steps))
             x = G.generate(**inputs)
             if G.kind == "image":
                 return _grid_png(x, ncol=steps)
@@ -243,6 +248,25 @@ def _fixed(G: Any, label: int | None, codes: dict[int, float] | None) -> dict[in
     if label is not None:
         fixed[0] = label  # the class label is code 0 of a conditional run
     return fixed
+
+
+def _caption(G: Any, text: str | None, seeds: list[int]) -> dict[str, Any]:
+    """A text-conditioned G's ``text`` input: phi(t) of the typed caption for every sample, or
+    without one the training caption ``seed % bank size`` of the run's bank per sample."""
+    import torch
+
+    if not G.text_conditioned:
+        if text:
+            raise ExplorerError("this run is not text-conditioned; drop the caption")
+        return {}
+    if not text:
+        bank = G.text_encoder.bank
+        return {"text": bank[torch.tensor(seeds) % len(bank)]}
+    try:
+        phi = G.embed([text])
+    except GankitError as exc:
+        raise ExplorerError(str(exc)) from None
+    return {"text": phi.expand(len(seeds), -1)}
 
 
 def _draw(G: Any, seed: int, fixed: dict[int, float], n: int = 1) -> dict[str, Any]:

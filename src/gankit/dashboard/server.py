@@ -10,7 +10,7 @@ Standard library only (``http.server``); one thread per request. Routes::
     GET /api/runs/ID/metrics?since=STEP           metrics.jsonl records after STEP
     GET /api/runs/ID/picture?kind=samples|frames&step=STEP    one recorded grid or frame
     GET /api/runs/ID/explore                      what the generator offers (classes, codes)
-    GET /api/runs/ID/explore/samples.png?seed=S&n=N[&label=L][&code=I:V,...]
+    GET /api/runs/ID/explore/samples.png?seed=S&n=N[&label=L][&code=I:V,...][&text=CAPTION]
     GET /api/runs/ID/explore/interpolate.png?a=S1&b=S2&steps=K[&slerp=0|1][&label=L][&code=..]
     GET /api/runs/ID/explore/reconstruct.png?n=N  fixed held-out items beside G(E(x))
 
@@ -146,8 +146,9 @@ class DashboardHandler(BaseHTTPRequestHandler):
         codes = _codes(q)
         if rest == ["explore", "samples.png"]:
             png = explorer.samples_png(
-                run.path, int(_number(q, "seed", 0)), int(_number(q, "n", 16)), label, codes
-            )
+                run.path, int(_number(q, "seed", 0)), int(_number(q, "n", 16)), label, codes,
+                q.get("text"),
+            )  # fmt: skip
             return self._bytes(png, CONTENT_TYPES[".png"])
         if rest == ["explore", "interpolate.png"]:
             png = explorer.interpolate_png(
@@ -158,6 +159,7 @@ class DashboardHandler(BaseHTTPRequestHandler):
                 slerp=q.get("slerp", "1") != "0",
                 label=label,
                 codes=codes,
+                text=q.get("text"),
             )
             return self._bytes(png, CONTENT_TYPES[".png"])
         if rest == ["explore", "reconstruct.png"]:

@@ -292,6 +292,7 @@ async function loadExplorer() {
     $("explore-hint").hidden = info.kind !== "image";
     const labelBox = $("explore-label-box");
     labelBox.hidden = !info.num_classes;
+    $("explore-text-box").hidden = !info.text;  // text-to-image runs take a typed caption
     const sel = $("explore-label");
     sel.innerHTML = "";
     sel.add(new Option("random", ""));
@@ -337,6 +338,8 @@ function explorerParams() {
   const q = new URLSearchParams();
   const label = $("explore-label").value;
   if (state.explorer?.num_classes && label !== "") q.set("label", label);
+  const text = $("explore-text").value.trim();
+  if (state.explorer?.text && text !== "") q.set("text", text);
   const codes = [...document.querySelectorAll("#explore-codes .code")]
     .filter((input) => input.value !== "")
     .map((input) => `${input.dataset.index}:${input.value}`);
@@ -464,6 +467,7 @@ function start() {
     drawSamples();
   });
   $("explore-label").addEventListener("change", drawSamples);
+  $("explore-text").addEventListener("change", drawSamples);
   $("interp-go").addEventListener("click", interpolate);
   $("recon-go").addEventListener("click", reconstruct);
   $("explore-image").addEventListener("click", pickTile);
