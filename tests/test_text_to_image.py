@@ -13,7 +13,6 @@ from PIL import Image
 from gankit import api
 from gankit.cli import main
 from gankit.data import load_dataset
-from gankit.data.captions import dataset_encoder
 from gankit.errors import DataError
 from gankit.presets import preset_config
 from gankit.runs import load_generator
@@ -26,7 +25,7 @@ from gankit.text.captions import (
     measure,
     thresholds,
 )
-from gankit.text.encoder import encoder_dir, load_cached
+from gankit.text.encoder import dataset_encoder, encoder_dir, load_cached
 
 TINY = {
     "train.steps": 6,

@@ -361,7 +361,7 @@ class Generator:
     def embed(self, captions: list[str]) -> torch.Tensor:
         """phi(t) of typed captions (one warning line names unknown words); a RunError for a
         generator that takes no caption."""
-        from gankit.text.embed import embed_captions
+        from gankit.text.typed import encode_captions
 
         if self.text_encoder is None:
             raise RunError(
@@ -373,7 +373,7 @@ class Generator:
                 f"{self.source} was trained on precomputed text embeddings and keeps no text "
                 "encoder; pass embeddings made by your own encoder (text=...) instead."
             )
-        return embed_captions(self.text_encoder, captions)
+        return encode_captions(self.text_encoder, captions)
 
     def _texts(self, text, n: int, start: int, m: int, gen: torch.Generator) -> dict:
         """G's ``text`` input for samples start..start+m: the given phi(t) (one row for all,

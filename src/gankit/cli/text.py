@@ -17,8 +17,7 @@ from gankit.errors import ConfigError
 
 def _cmd_train(args: argparse.Namespace) -> None:
     from gankit.data import load_dataset
-    from gankit.data.captions import dataset_encoder
-    from gankit.text.encoder import encoder_dir
+    from gankit.text.encoder import dataset_encoder, encoder_dir
 
     if args.dataset not in ("fashion-captions", "digits-captions", "caption-folder"):
         raise ConfigError(

@@ -13,12 +13,14 @@ phi(t) of one of its captions made by a text encoder trained inside gankit (gank
   Or ``embeddings.npy`` (float (N, E), one row per image in sorted file order) for users who
   bring their own text encoder: then no encoder is kept, and typed captions are refused.
 
-``info["text_encoder"]`` names the encoder's cache entry; :func:`dataset_encoder` returns it.
+``info["text_encoder"]`` names the encoder's cache entry; gankit.text.encoder.dataset_encoder
+returns it.
 """
 
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -28,18 +30,18 @@ from gankit.data.dataset import DATASETS, Dataset, LoadOptions
 from gankit.data.images import adjust_images, from_unit_range, to_unit_range
 from gankit.errors import ConfigError, DataError
 from gankit.text.captions import CAPTION_SETS, attribute_codes, draw_captions, measure, thresholds
-from gankit.text.encoder import cached_encoder, load_cached, tokenize
+from gankit.text.encoder import cached_encoder, remember
+from gankit.text.typed import encode_captions, tokenize
 
 DRAW_SEED = 17  # the fixed caption of each item (split index added)
 SPLIT_INDEX = {"train": 0, "test": 1}
-_LOADED: dict[str, object] = {}  # encoder cache key -> TextEncoder, for this process
 
 
 def _source(name: str, opts: LoadOptions, split: str) -> Dataset:
-    from gankit.data.loading import load_dataset
-
+    """The uncaptioned images at their native size (through the registry: no import of
+    gankit.data.loading, which imports this module)."""
     base = {"fashion-captions": "fashion-mnist", "digits-captions": "digits"}[name]
-    return load_dataset(base, root=opts.root, split=split, download=opts.download)
+    return DATASETS.get(base)(replace(opts, name=base, split=split, image_size=None, channels=None))
 
 
 def _vocab(texts: list[str]) -> list[str]:
@@ -113,30 +115,14 @@ def record_ref(record: dict) -> dict:
 
 def _encoder(dataset: str, vocab, x, epoch_captions, spec):
     net, record = cached_encoder(dataset, vocab, x, epoch_captions, spec)
-    _LOADED[f"{dataset}/{record['key']}"] = net
+    remember(record, net)
     return net, record
 
 
 def _embed(encoder, texts: list[str]) -> torch.Tensor:
-    from gankit.text.embed import embed_captions
-
-    out = [embed_captions(encoder, texts[s : s + 4096], warn=False)
+    out = [encode_captions(encoder, texts[s : s + 4096], warn=False)
            for s in range(0, len(texts), 4096)]  # fmt: skip
     return torch.cat(out)
-
-
-def dataset_encoder(data: Dataset):
-    """The TextEncoder behind a captioned dataset's ``text`` field, or None when the
-    embeddings were the user's own (``embeddings.npy``)."""
-    ref = data.info.get("text_encoder")
-    if not ref:
-        return None
-    key = f"{ref['dataset']}/{ref['key']}"
-    if key not in _LOADED:
-        from gankit.text.encoder import encoder_dir
-
-        _LOADED[key] = load_cached(encoder_dir(ref["dataset"]), ref["key"])[0]
-    return _LOADED[key]
 
 
 DATASETS.register("fashion-captions")(builtin)

@@ -20,7 +20,6 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
-import os
 import sys
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -32,6 +31,7 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import Tensor, nn
 
+from gankit.cache import cache_root  # also imported from here by other modules
 from gankit.errors import ConfigError, DataError, GankitError
 from gankit.runs import atomic_write_bytes
 
@@ -49,15 +49,6 @@ ARCH_VERSION = 2
 
 class ExtractorNotTrained(GankitError):
     """The domain classifier a metric needs has not been trained and cached yet."""
-
-
-def cache_root() -> Path:
-    """gankit's cache folder: ``$GANKIT_CACHE``, else ``$XDG_CACHE_HOME/gankit``, else
-    ``~/.cache/gankit``."""
-    if base := os.environ.get("GANKIT_CACHE"):
-        return Path(base).expanduser()
-    xdg = os.environ.get("XDG_CACHE_HOME")
-    return (Path(xdg).expanduser() if xdg else Path.home() / ".cache") / "gankit"
 
 
 def classifier_dir(dataset: str) -> Path:

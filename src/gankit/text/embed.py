@@ -5,14 +5,13 @@ of unknown words only, is a one-line ConfigError."""
 from __future__ import annotations
 
 import os
-import sys
 
 import torch
 from torch import Tensor
 
-from gankit.errors import ConfigError, RunError
+from gankit.errors import RunError
 from gankit.networks.text_dcgan import TextEncoder
-from gankit.text.encoder import token_ids, tokenize
+from gankit.text.typed import encode_captions
 
 
 def run_text_encoder(run_dir: str | os.PathLike, ema: bool = True) -> TextEncoder:
@@ -38,45 +37,14 @@ def run_text_encoder(run_dir: str | os.PathLike, ema: bool = True) -> TextEncode
     return net
 
 
-def _known_words(encoder: TextEncoder, n: int = 12) -> str:
-    words = [w for w in encoder.vocab if len(w) > 2][:n]
-    return ", ".join(words) + (", ..." if len(encoder.vocab) > n else "")
-
-
 def embed_captions(
     run_or_encoder: str | os.PathLike | TextEncoder, captions: list[str], warn: bool = True
 ) -> Tensor:
     """phi(t) of each caption, float32 (N, E) on the CPU, from a run directory (its saved
-    encoder) or a :class:`TextEncoder`."""
+    encoder) or a :class:`TextEncoder` (gankit.text.typed.encode_captions)."""
     if isinstance(run_or_encoder, TextEncoder):
-        encoder = run_or_encoder
-    else:
-        encoder = run_text_encoder(run_or_encoder)
-    if isinstance(captions, str) or not captions:
-        raise ConfigError("give a list of one or more captions, e.g. ['a dark ankle boot'].")
-    tokens = []
-    for text in captions:
-        words = tokenize(str(text))
-        if not words:
-            raise ConfigError(
-                f"caption {str(text)!r} is empty; type words such as 'a dark ankle boot'."
-            )
-        tokens.append(words)
-    unknown = sorted({w for ws in tokens for w in ws if w not in encoder.index})
-    for text, words in zip(captions, tokens, strict=True):
-        if all(w not in encoder.index for w in words):
-            raise ConfigError(
-                f"caption {text!r} has no word this text encoder knows; known words include "
-                f"{_known_words(encoder)}."
-            )
-    if unknown and warn:
-        print(
-            f"gankit: warning: unknown words ignored: {', '.join(map(repr, unknown))}",
-            file=sys.stderr,
-        )
-    ids = token_ids(encoder, tokens).to(next(encoder.parameters()).device)
-    with torch.no_grad():
-        return encoder.eval()(ids).float().cpu()
+        return encode_captions(run_or_encoder, captions, warn)
+    return encode_captions(run_text_encoder(run_or_encoder), captions, warn)
 
 
 BANK_SIZE = 1024  # training captions' phi(t) a run keeps for sampling without a caption
@@ -87,8 +55,8 @@ def encoder_network(data, bank_size: int = BANK_SIZE) -> TextEncoder:
     `gankit sample --text` needs only the run) and, as buffer ``bank``, the phi(t) of
     ``bank_size`` training items (the first of a permutation seeded 0). Data with the user's
     own embeddings (no encoder) gets an empty vocabulary: the run then refuses typed text."""
-    from gankit.data.captions import dataset_encoder
     from gankit.networks import build_network
+    from gankit.text.encoder import dataset_encoder
 
     text = data.fields["text"].float()
     source = dataset_encoder(data)

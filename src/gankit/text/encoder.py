@@ -23,7 +23,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import re
 import sys
 import time
 from collections.abc import Callable
@@ -37,16 +36,17 @@ from safetensors.torch import load as st_load
 from safetensors.torch import save as st_save
 from torch import Tensor, nn
 
+from gankit.cache import cache_root
 from gankit.errors import ConfigError, DataError
 from gankit.networks import build_network
 from gankit.networks.text_dcgan import TextEncoder
+from gankit.text.typed import token_ids, tokenize
 
 CACHE_FORMAT = "gankit-text-encoder-1"
 TAU = 0.1  # softmax temperature of the matching loss on cosine similarities
 ARCH = {"embed_dim": 32, "hidden": 128, "out_dim": 64}
 TARGET_STEPS = 1200  # minibatch updates a training aims at: epochs = ceil(1200 / batches)
 MAX_EPOCHS = 60
-TOKEN_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 
 # One epoch's captions: (texts (N,), text keys (N, K), image keys (N, K)); key 0 in a text key
 # is a wildcard (the caption does not say), so caption i matches image j when every key of i
@@ -54,24 +54,8 @@ TOKEN_RE = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)*")
 EpochCaptions = Callable[[int], tuple[list[str], np.ndarray, np.ndarray]]
 
 
-def tokenize(text: str) -> list[str]:
-    """Lower-case words: letters and digits, hyphenated words kept whole ("t-shirt")."""
-    return TOKEN_RE.findall(text.lower())
-
-
 def encoder_dir(dataset: str) -> Path:
-    from gankit.metrics.classifier import cache_root
-
     return cache_root() / "text-encoders" / dataset
-
-
-def token_ids(encoder: TextEncoder, tokens: list[list[str]]) -> Tensor:
-    """(N, L) int64 ids of known words, 0-padded; unknown words are dropped."""
-    rows = [[encoder.index[w] for w in ws if w in encoder.index] for ws in tokens]
-    ids = torch.zeros(len(rows), max([1, *map(len, rows)]), dtype=torch.int64)
-    for i, row in enumerate(rows):
-        ids[i, : len(row)] = torch.tensor(row, dtype=torch.int64)
-    return ids
 
 
 class ImageSide(nn.Module):
@@ -212,3 +196,24 @@ def load_cached(folder: Path, key: str) -> tuple[TextEncoder, dict[str, Any]]:
             f"the cached text encoder {folder / key} is damaged ({exc}); {fix}"
         ) from None
     return net.eval().requires_grad_(False), record
+
+
+_LOADED: dict[str, TextEncoder] = {}  # "dataset/key" -> encoder, for this process
+
+
+def remember(record: dict[str, Any], net: TextEncoder) -> None:
+    """Keep a just-trained or loaded encoder for :func:`dataset_encoder` (an unwritable cache
+    must not lose it within the process)."""
+    _LOADED[f"{record['dataset']}/{record['key']}"] = net
+
+
+def dataset_encoder(data: Any) -> TextEncoder | None:
+    """The TextEncoder behind a captioned dataset's ``text`` field (its ``info``'s
+    ``text_encoder`` entry), or None when the embeddings were the user's own."""
+    ref = data.info.get("text_encoder")
+    if not ref:
+        return None
+    key = f"{ref['dataset']}/{ref['key']}"
+    if key not in _LOADED:
+        _LOADED[key] = load_cached(encoder_dir(ref["dataset"]), ref["key"])[0]
+    return _LOADED[key]
