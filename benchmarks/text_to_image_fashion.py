@@ -81,10 +81,11 @@ def score(run: Path, n: int, seed: int) -> dict:
     from gankit.text.captions import FASHION
 
     G = load_generator(run)
-    net, _ = load_classifier("fashion-mnist")
     test = load_dataset("fashion-captions", split="test")
     x = G.sample(n, seed=10_000 + seed, text=test.fields["text"][:n])
+    # evaluate first: it trains the domain classifier on first use, load_classifier does not
     out = {"fid": float(evaluate(x, REFERENCE, metrics="fid", n=n, extractor=EXTRACTOR)["fid"])}
+    net, _ = load_classifier("fashion-mnist")
     captions, labels = [], []
     for c in range(10):
         pool = held_out(c)
