@@ -42,7 +42,7 @@ COMMAND_GROUPS = (
     latent,  # traverse, interpolate
     diagnose,  # diagnose
     probe,  # probe
-    apps,  # cas, balance
+    apps,  # cas, balance, transfer
     explain,  # explain (FIGAN)
     classifier,  # classifier train
     text,  # text-encoder train
