@@ -30,6 +30,7 @@ from gankit.errors import ConfigError
 from gankit.networks.base import NETWORKS
 from gankit.networks.composite import COMPOSITES
 from gankit.networks.dcgan import dcgan_levels
+from gankit.networks.text_dcgan import Compress
 from gankit.nn.init import dcgan_init
 from gankit.nn.spectral import apply_spectral_norm
 
@@ -37,17 +38,24 @@ from gankit.nn.spectral import apply_spectral_norm
 class ConditioningAugmentation(nn.Module):
     """Sec. 3.1: c^ ~ N(mu(phi_t), diag sigma^2(phi_t)), with mu and log sigma^2 from one linear
     layer. ``augment=False`` is the ablation without CA: c^ = mu(phi_t), deterministic, the
-    plain (linearly compressed) text conditioning of Reed et al. 2016."""
+    plain (linearly compressed) text conditioning of Reed et al. 2016.
+
+    gankit's phi_t is unit-length: it is scaled by sqrt(E) to unit-scale components first,
+    and the layer keeps PyTorch's default initialisation (:meth:`reset`, called after the
+    generators' DCGAN init), as gankit.networks.text_dcgan.Compress does and for its reason."""
 
     def __init__(self, text_dim: int, c_dim: int, augment: bool = True):
         super().__init__()
-        self.c_dim, self.augment = c_dim, augment
+        self.c_dim, self.augment, self.scale = c_dim, augment, text_dim**0.5
         self.fc = nn.Linear(text_dim, 2 * c_dim if augment else c_dim)
+
+    def reset(self) -> None:
+        self.fc.reset_parameters()
 
     def forward(self, text: Tensor, eps: Tensor | None = None) -> tuple[Tensor, Tensor, Tensor]:
         """(c^, mu, log sigma^2), each (N, N_g); eps (N, N_g) ~ N(0, I) is given by the caller
         (the run's saved noise stream), drawn here only when omitted."""
-        out = self.fc(text)
+        out = self.fc(text * self.scale)
         if not self.augment:
             return out, out, torch.zeros_like(out)
         mu, logvar = out.chunk(2, 1)
@@ -103,6 +111,7 @@ class StageIGenerator(nn.Module):
         body = [m for i in range(n) for m in _up(ch[i], ch[i + 1])]
         self.body = nn.Sequential(*body, nn.Conv2d(ch[n], channels, 3, 1, 1), nn.Tanh())
         dcgan_init(self)
+        self.ca.reset()
 
     def forward(
         self, z: Tensor, text: Tensor, eps: Tensor | None = None
@@ -160,6 +169,7 @@ class StageIIGenerator(nn.Module):
             nn.Conv2d(width, channels, 3, 1, 1), nn.Tanh(),
         )  # fmt: skip
         dcgan_init(self)
+        self.ca.reset()
 
     def forward(
         self, s0: Tensor, text: Tensor, eps: Tensor | None = None
@@ -194,12 +204,13 @@ class TextDiscriminator(nn.Module):
             c, s, i = out, (s + 2 - 4) // 2 + 1, i + 1
         self.image = nn.Sequential(*layers)
         self.side = s
-        self.text = nn.Sequential(nn.Linear(text_dim, text_code), nn.LeakyReLU(0.2, True))
+        self.text = Compress(text_dim, text_code)  # phi_t scaled by sqrt(E), FC, leaky ReLU
         self.joint = nn.Sequential(
             nn.Conv2d(c + text_code, c, 1, bias=False), nn.BatchNorm2d(c), nn.LeakyReLU(0.2, True)
         )
         self.head = nn.Linear(c * s * s, 1)
         dcgan_init(self)
+        self.text.fc.reset_parameters()  # PyTorch's init, not DCGAN's N(0, 0.02): see Compress
         if spectral_norm:
             apply_spectral_norm(self)
 

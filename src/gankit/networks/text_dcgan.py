@@ -70,7 +70,6 @@ class Compress(nn.Module):
         return F.leaky_relu(self.fc(text * self.scale), 0.2)
 
 
-
 @NETWORKS.register("text_g")
 class TextGenerator(nn.Module):
     def __init__(
