@@ -139,11 +139,9 @@ def interpolate(
         draws.append(G.layout.draw(rows, G.prior, gen, G.device, fixed))
     a, b = draws
     walk = slerp if mode == "spherical" else lerp
-    if texts and not G.text_conditioned:
-        G.embed([""])  # the RunError of a run that takes no caption
-    if G.text_conditioned:
-        bank = G.text_encoder.bank
-        start = texts[0] if texts else bank[torch.arange(rows, device=bank.device) % len(bank)]
+    if texts or G.text_conditioned:
+        G.require_text()  # a RunError line for captions to a run that takes none
+        start = texts[0] if texts else G.bank_text(torch.arange(rows))
         a["text"] = start.reshape(-1, start.shape[-1]).expand(rows, -1).to(G.device)
     frames = []
     for t in np.linspace(0.0, 1.0, steps):

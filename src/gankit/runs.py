@@ -358,22 +358,31 @@ class Generator:
         none is given)."""
         return self.text_encoder is not None
 
-    def embed(self, captions: list[str]) -> torch.Tensor:
-        """phi(t) of typed captions (one warning line names unknown words); a RunError for a
-        generator that takes no caption."""
-        from gankit.text.typed import encode_captions
-
+    def require_text(self) -> torch.nn.Module:
+        """The caption encoder; a RunError line for a generator that takes no caption."""
         if self.text_encoder is None:
             raise RunError(
                 f"{self.source} is not text-conditioned, so it takes no caption; drop --text "
                 "(text runs come from the presets gan-int-cls-fashion and stackgan-fashion)."
             )
-        if not self.text_encoder.vocab:
+        return self.text_encoder
+
+    def bank_text(self, index: torch.Tensor) -> torch.Tensor:
+        """phi(t) of training captions ``index % bank size`` of the run's bank."""
+        bank = self.require_text().bank
+        return bank[index.to(bank.device) % len(bank)]
+
+    def embed(self, captions: list[str], warn: bool = True) -> torch.Tensor:
+        """phi(t) of typed captions (one warning line names unknown words unless ``warn`` is
+        false); a RunError for a generator that takes no caption."""
+        from gankit.text.typed import encode_captions
+
+        if not self.require_text().vocab:
             raise RunError(
                 f"{self.source} was trained on precomputed text embeddings and keeps no text "
                 "encoder; pass embeddings made by your own encoder (text=...) instead."
             )
-        return encode_captions(self.text_encoder, captions)
+        return encode_captions(self.text_encoder, captions, warn)
 
     def _texts(self, text, n: int, start: int, m: int, gen: torch.Generator) -> dict:
         """G's ``text`` input for samples start..start+m: the given phi(t) (one row for all,
@@ -409,8 +418,7 @@ class Generator:
         codes = dict(codes or {})
         self.layout.check(label, codes, self.source)
         if text is not None:
-            if self.text_encoder is None:
-                self.embed([""])  # the RunError for a generator without a caption input
+            self.require_text()
             text = text.float().reshape(-1, text.shape[-1])
             if len(text) not in (1, n) or text.shape[1] != self.text_encoder.bank.shape[1]:
                 raise ConfigError(
@@ -445,8 +453,7 @@ class Generator:
         (or categorical value i % k, continuous codes 0) where G takes them."""
         inputs = self.layout.grid_inputs(len(z), z.device)
         if self.text_encoder is not None:  # sample i: training caption i of the bank
-            bank = self.text_encoder.bank
-            inputs["text"] = bank[torch.arange(len(z), device=bank.device) % len(bank)]
+            inputs["text"] = self.bank_text(torch.arange(len(z)))
         return self.generate(z, **inputs)
 
 

@@ -260,8 +260,7 @@ def _caption(G: Any, text: str | None, seeds: list[int]) -> dict[str, Any]:
             raise ExplorerError("this run is not text-conditioned; drop the caption")
         return {}
     if not text:
-        bank = G.text_encoder.bank
-        return {"text": bank[torch.tensor(seeds) % len(bank)]}
+        return {"text": G.bank_text(torch.tensor(seeds))}
     try:
         phi = G.embed([text])
     except GankitError as exc:

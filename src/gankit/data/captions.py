@@ -56,8 +56,9 @@ def builtin(opts: LoadOptions) -> Dataset:
     train = _source(opts.name, opts, "train")
     grey = from_unit_range(train.x[:, 0]).numpy()
     labels = train.y.numpy()
-    cuts = thresholds(measure(cs, grey), labels, len(cs.class_words))
-    codes = attribute_codes(measure(cs, grey), labels, cuts)
+    values = measure(cs, grey)
+    cuts = thresholds(values, labels, len(cs.class_words))
+    codes = attribute_codes(values, labels, cuts)
     keys_img = image_keys(cs, labels, codes)
 
     def epoch_captions(epoch: int):
@@ -70,9 +71,13 @@ def builtin(opts: LoadOptions) -> Dataset:
 
     parts = []
     for split in ["train", "test"] if opts.split == "all" else [opts.split]:
-        ds = train if split == "train" else _source(opts.name, opts, split)
-        g = from_unit_range(ds.x[:, 0]).numpy()
-        c = attribute_codes(measure(cs, g), ds.y.numpy(), cuts)
+        if split == "train":  # measured above
+            ds, c = train, codes
+        else:
+            ds = _source(opts.name, opts, split)
+            c = attribute_codes(
+                measure(cs, from_unit_range(ds.x[:, 0]).numpy()), ds.y.numpy(), cuts
+            )
         texts, _ = draw_captions(cs, ds.y.numpy(), c, seed=DRAW_SEED + SPLIT_INDEX[split])
         parts.append((ds, _embed(encoder, texts)))
     x = torch.cat([p[0].x for p in parts])

@@ -2,6 +2,6 @@
 (:mod:`gankit.text.captions`), the caption encoder phi(t) trained inside gankit
 (:mod:`gankit.text.encoder`) and typed captions turned into embeddings (:func:`embed_captions`)."""
 
-from gankit.text.embed import embed_captions, run_text_encoder
+from gankit.text.embed import embed_captions
 
-__all__ = ["embed_captions", "run_text_encoder"]
+__all__ = ["embed_captions"]

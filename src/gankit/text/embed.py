@@ -9,42 +9,22 @@ import os
 import torch
 from torch import Tensor
 
-from gankit.errors import RunError
 from gankit.networks.text_dcgan import TextEncoder
 from gankit.text.typed import encode_captions
-
-
-def run_text_encoder(run_dir: str | os.PathLike, ema: bool = True) -> TextEncoder:
-    """The text encoder a text-conditioned run keeps in its checkpoint (network named by its
-    sample export's ``condition``); a RunError line for a run that takes no caption."""
-    from gankit.runs import load_network, run_exports
-
-    e = run_exports(run_dir).get("sample")
-    cond = getattr(e, "condition", None) or {}
-    if cond.get("kind") != "text":
-        raise RunError(
-            f"{run_dir} is not text-conditioned, so it takes no caption; drop --text "
-            "(train a text run, e.g. the preset gan-int-cls-fashion)."
-        )
-    if not cond.get("encoder"):
-        raise RunError(
-            f"{run_dir} was trained on precomputed text embeddings and keeps no text encoder; "
-            "pass embeddings made by your own encoder instead of captions."
-        )
-    net = load_network(run_dir, cond["encoder"], ema=ema)
-    if not isinstance(net, TextEncoder):
-        raise RunError(f"{run_dir}: network {cond['encoder']!r} is not a text encoder.")
-    return net
 
 
 def embed_captions(
     run_or_encoder: str | os.PathLike | TextEncoder, captions: list[str], warn: bool = True
 ) -> Tensor:
     """phi(t) of each caption, float32 (N, E) on the CPU, from a run directory (its saved
-    encoder) or a :class:`TextEncoder` (gankit.text.typed.encode_captions)."""
+    encoder, through :meth:`gankit.runs.Generator.embed`) or a :class:`TextEncoder`
+    (gankit.text.typed.encode_captions)."""
     if isinstance(run_or_encoder, TextEncoder):
         return encode_captions(run_or_encoder, captions, warn)
-    return encode_captions(run_text_encoder(run_or_encoder), captions, warn)
+    from gankit.runs import load_generator  # late: runs imports gankit.text.typed
+
+    # the run's sampler knows its encoder and refuses runs that take no (typed) caption
+    return load_generator(run_or_encoder).embed(captions, warn)
 
 
 BANK_SIZE = 1024  # training captions' phi(t) a run keeps for sampling without a caption
