@@ -13,7 +13,8 @@ from PIL import Image
 from gankit import api
 from gankit.cli import main
 from gankit.data import load_dataset
-from gankit.errors import DataError
+from gankit.data.captions import CAPTIONS_PER_IMAGE
+from gankit.errors import ConfigError, DataError
 from gankit.presets import preset_config
 from gankit.runs import load_generator
 from gankit.text import embed_captions
@@ -26,6 +27,9 @@ from gankit.text.captions import (
     thresholds,
 )
 from gankit.text.encoder import dataset_encoder, encoder_dir, load_cached
+from gankit.text.typed import encode_captions
+from gankit.variants.base import StepContext
+from gankit.variants.stackgan import step_text
 
 TINY = {
     "train.steps": 6,
@@ -105,6 +109,51 @@ def test_captions_follow_the_recipe():
         assert not any(c in t and f" {a} " in f" {t} " and f" {b} " in f" {t} " for t in texts)
 
 
+def test_each_image_has_several_captions_of_its_own():
+    data = load_dataset("digits-captions")
+    texts, text = data.fields["texts"], data.fields["text"]
+    assert texts.shape[:2] == (len(data.x), CAPTIONS_PER_IMAGE)
+    assert torch.equal(texts[:, 0], text)  # draw 0 is the fixed caption
+    # the draws differ within an image (several phrasings), and every draw names the
+    # image's own class: its embedding is nearer its class's captions than other classes'
+    assert (texts[:, 1:] - texts[:, :1]).abs().amax((1, 2)).gt(1e-6).float().mean() > 0.5
+    enc = dataset_encoder(data)
+    words = [f"a {w}" for w in DIGITS.class_words]
+    classes = (texts @ encode_captions(enc, words, warn=False).T).argmax(-1)
+    assert (classes == data.y[:, None]).float().mean() > 0.9
+
+
+def _step_ctx(texts, seed):
+    rng = torch.Generator().manual_seed(seed)
+    text = texts[:, 0]
+    return StepContext(nets={}, real=None, labels=None, batch_size=len(texts), step=0,
+                       sample_z=None, rng=rng, batch={"text": text, "texts": texts})  # fmt: skip
+
+
+def test_step_text_draws_captions_from_the_saved_stream():
+    texts = torch.arange(4 * 5 * 3, dtype=torch.float32).view(4, 5, 3)
+    a, b = step_text(_step_ctx(texts, 0), 1), step_text(_step_ctx(texts, 0), 1)
+    assert torch.equal(a, b)  # the stream decides: resume replays it
+    rows = [(a[i, None] == texts[i]).all(1).nonzero().flatten().tolist() for i in range(4)]
+    assert all(len(r) == 1 for r in rows)  # one of the item's own captions, not another's
+    picks = {tuple(step_text(_step_ctx(texts, s), 1)[:, 0].tolist()) for s in range(20)}
+    assert len(picks) > 5  # different seeds pick different captions
+    ctx = _step_ctx(texts, 3)
+    mean = step_text(ctx, 4)
+    ctx.rng.manual_seed(3)
+    pick = torch.randint(5, (4, 4), generator=ctx.rng)
+    assert torch.allclose(mean, torch.stack([texts[i, pick[i]].mean(0) for i in range(4)]))
+    assert torch.equal(step_text(_step_ctx(texts, 0), 0), texts[:, 0])  # 0: the fixed caption
+    ctx = _step_ctx(texts, 0)
+    del ctx.batch["texts"]  # one embedding per image (a user's embeddings.npy)
+    assert torch.equal(step_text(ctx, 2), texts[:, 0])
+
+
+def test_caption_draws_is_checked():
+    with pytest.raises(ConfigError, match="caption_draws=-1 must be >= 0"):
+        preset_config("gan-int-cls-digits", {"options.caption_draws": -1})
+
+
 def test_encoder_is_cached_and_a_damaged_cache_is_one_line(tmp_path, monkeypatch):
     monkeypatch.setenv("GANKIT_CACHE", str(tmp_path))
     data = load_dataset("digits-captions")
@@ -148,6 +197,7 @@ def test_caption_folder_reads_captions(tmp_path, monkeypatch, how):
     root = _captioned_folder(tmp_path / "data", how=how)
     data = load_dataset("caption-folder", root=root)
     assert data.x.shape == (12, 1, 16, 16) and data.fields["text"].shape[0] == 12
+    assert data.fields["texts"].shape[:2] == (12, CAPTIONS_PER_IMAGE)
     enc = dataset_encoder(data)
     assert {"red", "bag", "blue", "shoe"} <= set(enc.vocab)
     # same caption, same embedding; different captions differ

@@ -4,14 +4,18 @@ phi(t) of one of its captions made by a text encoder trained inside gankit (gank
 - ``fashion-captions`` / ``digits-captions``: Fashion-MNIST / scikit-learn's digits with
   captions generated from class and measured attributes (gankit.text.captions gives the recipe).
   The thresholds, and the encoder, come from the training split whatever split is loaded, so a
-  test caption means what a training caption means. Each item's caption is drawn with
-  ``default_rng(DRAW_SEED + split index)`` among the training phrasings; the encoder sees
-  captions redrawn every epoch.
+  test caption means what a training caption means. Each item has ``CAPTIONS_PER_IMAGE``
+  captions, draw k with ``default_rng(DRAW_SEED + split index + 10000 k)`` among the training
+  phrasings (several per image, as the paper's data has 10 per image); field ``texts`` holds
+  their phi(t), (N, K, E), and ``text`` the first, (N, E). The encoder sees captions redrawn
+  every epoch.
 - ``caption-folder``: a user's folder of images with captions, either ``NAME.txt`` beside
   each image (one caption per line) or ``captions.jsonl`` lines ``{"file": NAME, "captions":
   [...]}`` (a string is one caption); the encoder is trained on them (cached by their content).
-  Or ``embeddings.npy`` (float (N, E), one row per image in sorted file order) for users who
-  bring their own text encoder: then no encoder is kept, and typed captions are refused.
+  ``texts`` holds ``CAPTIONS_PER_IMAGE`` draws among each image's captions (draw 0 its first
+  caption, which is ``text``). Or ``embeddings.npy`` (float (N, E), one row per image in
+  sorted file order) for users who bring their own text encoder: then no encoder is kept,
+  typed captions are refused, and there is no ``texts`` (one embedding per image).
 
 ``info["text_encoder"]`` names the encoder's cache entry; gankit.text.encoder.dataset_encoder
 returns it.
@@ -33,7 +37,8 @@ from gankit.text.captions import CAPTION_SETS, attribute_codes, draw_captions, m
 from gankit.text.encoder import cached_encoder, remember
 from gankit.text.typed import encode_captions, tokenize
 
-DRAW_SEED = 17  # the fixed caption of each item (split index added)
+DRAW_SEED = 17  # the captions of each item (split index, and 10000 per draw, added)
+CAPTIONS_PER_IMAGE = 10  # draws per image: Reed et al.'s CUB / Oxford-102 have 10 per image
 SPLIT_INDEX = {"train": 0, "test": 1}
 
 
@@ -78,15 +83,17 @@ def builtin(opts: LoadOptions) -> Dataset:
             c = attribute_codes(
                 measure(cs, from_unit_range(ds.x[:, 0]).numpy()), ds.y.numpy(), cuts
             )
-        texts, _ = draw_captions(cs, ds.y.numpy(), c, seed=DRAW_SEED + SPLIT_INDEX[split])
-        parts.append((ds, _embed(encoder, texts)))
+        seed = DRAW_SEED + SPLIT_INDEX[split]
+        draws = [draw_captions(cs, ds.y.numpy(), c, seed=seed + 10_000 * k)[0]
+                 for k in range(CAPTIONS_PER_IMAGE)]  # fmt: skip
+        parts.append((ds, _embed_draws(encoder, draws)))
     x = torch.cat([p[0].x for p in parts])
     y = torch.cat([p[0].y for p in parts])
-    text = torch.cat([p[1] for p in parts])
+    texts = torch.cat([p[1] for p in parts])
     return Dataset(
         x=adjust_images(x, opts.image_size, opts.channels), y=y, kind="image", name=opts.name,
         class_names=list(cs.class_words), info={"text_encoder": record_ref(record)},
-        fields={"text": text},
+        fields={"text": texts[:, 0].contiguous(), "texts": texts},
     )  # fmt: skip
 
 
@@ -128,6 +135,15 @@ def _embed(encoder, texts: list[str]) -> torch.Tensor:
     out = [encode_captions(encoder, texts[s : s + 4096], warn=False)
            for s in range(0, len(texts), 4096)]  # fmt: skip
     return torch.cat(out)
+
+
+def _embed_draws(encoder, draws: list[list[str]]) -> torch.Tensor:
+    """(N, K, E): phi(t) of caption ``draws[k][i]`` at [i, k]. Captions repeat (a small
+    grammar), so each distinct one is encoded once."""
+    flat = [t for d in draws for t in d]
+    unique, inverse = np.unique(np.asarray(flat, dtype=object), return_inverse=True)
+    emb = _embed(encoder, [str(u) for u in unique])[torch.from_numpy(inverse.ravel())]
+    return emb.view(len(draws), len(draws[0]), -1).transpose(0, 1).contiguous()
 
 
 DATASETS.register("fashion-captions")(builtin)
@@ -210,7 +226,10 @@ def load_caption_folder(opts: LoadOptions) -> Dataset:
         return Dataset(x=x, y=None, kind="image", name="caption-folder", info=base,
                        fields={"text": text})  # fmt: skip
     captions = read_captions(root, files)
-    first = [c[0] for c in captions]
+    pick = np.random.default_rng(DRAW_SEED)
+    draws = [[c[0] for c in captions]] + [
+        [c[int(pick.integers(len(c)))] for c in captions] for _ in range(CAPTIONS_PER_IMAGE - 1)
+    ]
     every = [c for cs in captions for c in cs]
     vocab = _vocab(every)
     if not vocab:
@@ -227,8 +246,9 @@ def load_caption_folder(opts: LoadOptions) -> Dataset:
     probe_ds = Dataset(x=x, y=None, kind="image", name="caption-folder")
     spec = {"captions": every, "images": probe_ds.fingerprint()}
     encoder, record = _encoder("caption-folder", vocab, x, epoch_captions, spec)
+    texts = _embed_draws(encoder, draws)
     return Dataset(
         x=x, y=None, kind="image", name="caption-folder",
         info={**base, "text_encoder": record_ref(record)},
-        fields={"text": _embed(encoder, first)},
+        fields={"text": texts[:, 0].contiguous(), "texts": texts},
     )  # fmt: skip

@@ -1,6 +1,8 @@
 """Reed et al. 2016, "Generative Adversarial Text to Image Synthesis" (GAN-INT-CLS), on
-caption data: each item has an image ``x`` and the embedding phi(t) of one of its captions,
-field ``text`` (gankit.data.captions). G(z, phi(t)) and D(x, phi(t)) are the DCGAN pair of
+caption data: each item has an image ``x`` and the embeddings phi(t) of its captions, fields
+``texts`` (several) and ``text`` (a fixed one; gankit.data.captions); each step trains on
+one caption per image drawn at random (``options.caption_draws``, gankit.variants.stackgan
+.step_text). G(z, phi(t)) and D(x, phi(t)) are the DCGAN pair of
 Sec. 4.1 (gankit.networks.text_dcgan: phi(t) compressed by FC + leaky ReLU, concatenated to z
 in G and depth-concatenated at D's s0 x s0 feature map).
 
@@ -46,7 +48,14 @@ from gankit.nn.modes import evaluating
 from gankit.presets import register_preset
 from gankit.text.embed import encoder_network
 from gankit.variants.base import VARIANTS, Phase, StepContext, Variant, square_images
-from gankit.variants.stackgan import PREVIEW_COLUMNS, mismatched, preview_texts, text_dim
+from gankit.variants.stackgan import (
+    PREVIEW_COLUMNS,
+    check_caption_draws,
+    mismatched,
+    preview_texts,
+    step_text,
+    text_dim,
+)
 
 
 @VARIANT_OPTIONS.register("gan-int-cls")
@@ -56,8 +65,10 @@ class GANIntClsOptions:
     interpolation: bool = True  # GAN-INT: G also learns from interpolated captions
     beta: float = 0.5  # the interpolation weight (Sec. 4.3: "fixing beta = 0.5 works well")
     cond_dim: int = 128  # phi(t) compressed to this size in G and D (Sec. 4.1: 128)
+    caption_draws: int = 1  # phi(t) per item per step: stackgan.step_text (0: fixed caption)
 
     def validate(self) -> None:
+        check_caption_draws(self.caption_draws)
         if not 0.0 <= self.beta <= 1.0:
             raise ConfigError(f"options.beta={self.beta}: use a value in [0, 1] (paper: 0.5).")
         if self.cond_dim < 1:
@@ -101,7 +112,7 @@ class GANIntCls(Variant):
         adv = tricks.AdversarialTerms.from_config(cfg, self.history)
 
         def d_loss(ctx: StepContext) -> dict[str, Tensor]:
-            text = ctx["text"]
+            text = step_text(ctx, o.caption_draws)
             with torch.no_grad():
                 fake = G(ctx.sample_z(ctx.batch_size), text)
             real_in, fake_in = adv.noisy(ctx.real, ctx), adv.noisy(fake, ctx)
@@ -117,7 +128,7 @@ class GANIntCls(Variant):
             )
 
         def g_loss(ctx: StepContext) -> dict[str, Tensor]:
-            text = ctx["text"]
+            text = step_text(ctx, o.caption_draws)
             fake = G(ctx.sample_z(ctx.batch_size), text)
             terms = adv.g_terms(ctx, D(adv.noisy(fake, ctx), text), ("G", G))
             if o.interpolation:  # Sec. 4.3: G must satisfy D between captions too

@@ -77,8 +77,10 @@ class StackGANOptions:
     text_code: int = 16  # N_d, phi_t compressed inside each D (128 in the paper)
     res_blocks: int = 2  # residual blocks of stage-II G
     matching_aware: bool = True  # real image + mismatched caption is a fake pair
+    caption_draws: int = 1  # phi(t) per item per step: step_text (0: the fixed caption)
 
     def validate(self) -> None:
+        check_caption_draws(self.caption_draws)
         if self.stage1_steps is not None and self.stage1_steps < 0:
             raise ConfigError(f"options.stage1_steps={self.stage1_steps} must be >= 0.")
         if not 0.0 <= self.stage1_fraction <= 1.0:
@@ -101,6 +103,30 @@ def text_dim(data: Any) -> int:
             f"{', '.join(data.field_names)}. Use data.name=fashion-captions or caption-folder."
         )
     return int(text.shape[1])
+
+
+def check_caption_draws(draws: int) -> None:
+    if draws < 0:
+        raise ConfigError(
+            f"options.caption_draws={draws} must be >= 0 (0: each image's fixed caption; "
+            "1: one of its captions at random each step; k: the mean of k of them)."
+        )
+
+
+def step_text(ctx: StepContext, draws: int) -> Tensor:
+    """The caption embeddings one update trains on, (B, E). Each image has several captions
+    (the data's field ``texts``, (B, K, E)); every step draws ``draws`` of them per image
+    from the run's saved noise stream (so resume stays exact) and takes their mean, as the
+    StackGAN authors' loader averages 4 random captions of 10 per image (``draws`` = 4;
+    Reed et al. 2016 Sec. 5 likewise draw an image's caption at random). ``draws`` = 0, or
+    data with one embedding per image (no ``texts``), uses the fixed caption, field ``text``."""
+    if draws == 0 or "texts" not in ctx.batch:
+        return ctx["text"]
+    texts = ctx["texts"]
+    pick = torch.randint(
+        texts.shape[1], (texts.shape[0], draws), generator=ctx.rng, device=ctx.rng.device
+    ).to(texts.device)
+    return texts.gather(1, pick[..., None].expand(-1, -1, texts.shape[2])).mean(1)
 
 
 def mismatched(text: Tensor) -> Tensor:
@@ -190,35 +216,38 @@ class StackGAN(Variant):
                 return {}
             return {f"g_{name}_kl": o.kl_weight * kl_to_standard_normal(mu, logvar)}
 
-        def stage1(ctx: StepContext) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+        def stage1(ctx: StepContext, text: Tensor) -> tuple[Tensor, Tensor, Tensor, Tensor]:
             z, eps0, eps1 = noise(ctx)
-            return G1(z, ctx["text"], eps0), eps1
+            return G1(z, text, eps0), eps1
 
         def d1_loss(ctx: StepContext) -> dict[str, Tensor]:
+            text = step_text(ctx, o.caption_draws)
             with torch.no_grad():
-                fake = stage1(ctx)[0][0]
+                fake = stage1(ctx, text)[0][0]
             real = F.avg_pool2d(ctx.real, 2)  # I_0: the real image at stage I's size
-            return self._d_terms(ctx, adv1, D1, real, fake, ctx["text"], "D1", o.matching_aware)
+            return self._d_terms(ctx, adv1, D1, real, fake, text, "D1", o.matching_aware)
 
         def g1_loss(ctx: StepContext) -> dict[str, Tensor]:
-            (fake, mu, logvar), _ = stage1(ctx)
-            terms = adv1.g_terms(ctx, D1(adv1.noisy(fake, ctx), ctx["text"]), ("G1", G1))
+            text = step_text(ctx, o.caption_draws)
+            (fake, mu, logvar), _ = stage1(ctx, text)
+            terms = adv1.g_terms(ctx, D1(adv1.noisy(fake, ctx), text), ("G1", G1))
             return {**terms, **kl("1", mu, logvar)}
 
-        def stage2(ctx: StepContext) -> tuple[Tensor, Tensor, Tensor]:
+        def stage2(ctx: StepContext, text: Tensor) -> tuple[Tensor, Tensor, Tensor]:
             with torch.no_grad(), evaluating(G1):  # G_0 fixed, BN statistics included
-                (s0, _, _), eps1 = stage1(ctx)
-            return G2(s0, ctx["text"], eps1)
+                (s0, _, _), eps1 = stage1(ctx, text)
+            return G2(s0, text, eps1)
 
         def d2_loss(ctx: StepContext) -> dict[str, Tensor]:
+            text = step_text(ctx, o.caption_draws)
             with torch.no_grad():
-                fake = stage2(ctx)[0]
-            return self._d_terms(ctx, adv2, D2, ctx.real, fake, ctx["text"], "D2",
-                                 o.matching_aware)  # fmt: skip
+                fake = stage2(ctx, text)[0]
+            return self._d_terms(ctx, adv2, D2, ctx.real, fake, text, "D2", o.matching_aware)
 
         def g2_loss(ctx: StepContext) -> dict[str, Tensor]:
-            fake, mu, logvar = stage2(ctx)
-            terms = adv2.g_terms(ctx, D2(adv2.noisy(fake, ctx), ctx["text"]), ("G2", G2))
+            text = step_text(ctx, o.caption_draws)
+            fake, mu, logvar = stage2(ctx, text)
+            terms = adv2.g_terms(ctx, D2(adv2.noisy(fake, ctx), text), ("G2", G2))
             return {**terms, **kl("2", mu, logvar)}
 
         def first(s: int) -> bool:
