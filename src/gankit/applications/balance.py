@@ -12,6 +12,12 @@ subfolder per class, ``<index>_<name>`` with a zero-padded index so that sorting
 keeps the dataset's class order; real images are ``real_<i>.png``, generated ones
 ``synthetic_<i>.png``, so that they can always be told apart. A ``balance.json`` beside them
 records the source run, dataset, split, seed and the counts.
+
+The in-memory pieces are public for benchmarks and scripts (benchmarks/imbalance_fashion.py):
+:func:`top_up` (the synthetic images ``balance`` writes, same seeds), :func:`imbalanced_draw`
+(keep a fraction of some classes: an imbalanced copy of a balanced set) and
+:func:`save_medmnist` (such a copy as a MedMNIST-layout ``.npz`` that every gankit command
+reads with ``data.name=medmnist``, so a cgan can be trained on exactly that data).
 """
 
 from __future__ import annotations
@@ -44,6 +50,74 @@ def _save(images: np.ndarray, folder: Path, prefix: str) -> None:
     for i, img in enumerate(images):
         pic = Image.fromarray(img[0] if img.shape[0] == 1 else img.transpose(1, 2, 0))
         pic.save(folder / f"{prefix}_{i:05d}.png")
+
+
+def class_top_up(G, c: int, need: int, seed: int = 0) -> torch.Tensor:
+    """``need`` samples G(z | c), (need, C, H, W) in [-1, 1], drawn in batches of BATCH with
+    seeds ``seed * 1_000_003 + c * 10_007 + offset``: the images ``balance`` writes as PNGs."""
+    parts = [
+        G.sample(min(BATCH, need - s), seed=seed * 1_000_003 + c * 10_007 + s, label=c)
+        for s in range(0, need, BATCH)
+    ]
+    return torch.cat(parts).cpu()
+
+
+def top_up(G, y: torch.Tensor, num_classes: int, target: int, seed: int = 0):
+    """Samples of conditional generator ``G`` for every class with fewer than ``target``
+    labels in ``y``, enough to bring it to ``target`` (class_top_up's seeds, as ``balance``):
+    (images (M, C, H, W) in [-1, 1] or None when no class is short, labels (M,))."""
+    counts = np.bincount(np.asarray(y, dtype=np.int64), minlength=num_classes)
+    xs, ys = [], []
+    for c in range(num_classes):
+        need = max(0, target - int(counts[c]))
+        if need:
+            xs.append(class_top_up(G, c, need, seed))
+            ys.append(torch.full((need,), c, dtype=torch.int64))
+    if not xs:
+        return None, torch.zeros(0, dtype=torch.int64)
+    return torch.cat(xs), torch.cat(ys)
+
+
+def imbalanced_draw(y: torch.Tensor, keep: dict[int, float], seed: int) -> torch.Tensor:
+    """Sorted indices into ``y`` that keep every item of the classes not in ``keep`` and, of
+    each class c in ``keep``, a random ``round(keep[c] * count)`` of its items (at least 1),
+    drawn with ``seed``: a class-imbalanced subset of a labelled set."""
+    gen = torch.Generator().manual_seed(seed)
+    y = torch.as_tensor(y)
+    picks = [torch.nonzero(~torch.isin(y, torch.tensor(list(keep), dtype=y.dtype))).flatten()]
+    for c, fraction in sorted(keep.items()):
+        if not 0 < fraction <= 1:
+            raise ConfigError(f"the fraction kept of class {c} must be in (0, 1], got {fraction}")
+        idx = torch.nonzero(y == c).flatten()
+        if len(idx) == 0:
+            raise DataError(f"class {c} has no items to keep a fraction of")
+        n = max(1, round(fraction * len(idx)))
+        picks.append(idx[torch.randperm(len(idx), generator=gen)[:n]])
+    return torch.cat(picks).sort().values
+
+
+def save_medmnist(path: str | os.PathLike, train, test) -> Path:
+    """Write labelled image sets ``train`` and ``test`` (each (images (N, C, H, W) in [-1, 1],
+    labels (N,))) as a MedMNIST-layout ``.npz`` (gankit.data.medmnist): uint8 (N, H, W) or
+    (N, H, W, 3) images, (N, 1) labels, and an empty validation split. Train on it with
+    ``--set data.name=medmnist --set data.root=PATH``; the classes are 0..K-1."""
+    path = Path(path)
+    arrays = {}
+    for part, (x, y) in {"train": train, "val": (None, None), "test": test}.items():
+        if x is None:  # MedMNIST's val split: not a gankit split, written empty
+            c, h, w = train[0].shape[1:]
+            shape = (0, h, w) if c == 1 else (0, h, w, 3)
+            arrays["val_images"] = np.zeros(shape, np.uint8)
+            arrays["val_labels"] = np.zeros((0, 1), np.int64)
+            continue
+        img = from_unit_range(torch.as_tensor(x)).numpy()  # uint8 (N, C, H, W)
+        arrays[f"{part}_images"] = img[:, 0] if img.shape[1] == 1 else img.transpose(0, 2, 3, 1)
+        arrays[f"{part}_labels"] = np.asarray(y, dtype=np.int64).reshape(-1, 1)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp.npz")
+    np.savez(tmp, **arrays)
+    os.replace(tmp, path)
+    return path
 
 
 def balance(
@@ -91,12 +165,8 @@ def balance(
         real = from_unit_range(ds.x[ds.y == c]).numpy()
         _save(real, folder, "real")
         need = max(0, target - len(real))
-        parts = [
-            G.sample(min(BATCH, need - s), seed=seed * 1_000_003 + c * 10_007 + s, label=c)
-            for s in range(0, need, BATCH)
-        ]
-        if parts:
-            _save(from_unit_range(torch.cat(parts)).numpy(), folder, "synthetic")
+        if need:
+            _save(from_unit_range(class_top_up(G, c, need, seed)).numpy(), folder, "synthetic")
         made.append(
             {"class": names[c], "folder": folder.name, "real": len(real), "synthetic": need}
         )
