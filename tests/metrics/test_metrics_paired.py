@@ -239,7 +239,7 @@ def test_every_registered_metric_describes_itself():
         assert spec.needs and spec.needs <= set(REQUIREMENTS)
         assert spec.keys and callable(spec.compute) and callable(spec.function)
         assert spec.higher_is_better in (True, False, None)
-        assert spec.scores in ("samples", "pairs", "other")
+        assert spec.scores in ("samples", "pairs", "run", "other")
     assert [n for n, _ in metric_rows()] == names
     assert all(d == get_metric(n).description for n, d in metric_rows())
     # who computes what follows from the needs

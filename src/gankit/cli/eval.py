@@ -17,6 +17,14 @@ def _pair_metrics(text: str | None) -> list[str] | None:
     return names if names and all(m in PAIR_METRICS for m in names) else None
 
 
+def _run_metrics(text: str | None) -> list[str]:
+    """The chosen metrics that score a conditional run themselves (cas)."""
+    from gankit.metrics.registry import metric_names
+
+    names = [m.strip().lower() for m in (text or "").split(",")]
+    return [m for m in dict.fromkeys(names) if m in metric_names("run")]
+
+
 def _score(args: argparse.Namespace) -> dict:
     from gankit.metrics.evaluate import evaluate
     from gankit.metrics.translation import (
@@ -25,6 +33,16 @@ def _score(args: argparse.Namespace) -> dict:
         score_pair_files,
     )
 
+    run_metrics = _run_metrics(args.metrics)
+    if run_metrics:  # cas: draws its own samples from a conditional run, class by class
+        from gankit.metrics.cas import evaluate_run_metrics
+
+        rest = [m.strip() for m in args.metrics.split(",") if m.strip().lower() not in run_metrics]
+        out = evaluate_run_metrics(args.source, run_metrics, args.reference, seed=args.seed)
+        if any(rest):
+            args.metrics = ",".join(m for m in rest if m)
+            return {**_score(args), **{k: v for k, v in out.items() if k != "source"}}
+        return out
     pairs = _pair_metrics(args.metrics)
     if pairs and args.reference:  # e.g. `gankit apply` outputs against the true images
         return score_pair_files(
@@ -148,6 +166,7 @@ def add_commands(sub) -> None:
         "--metrics",
         help="comma list of fid, kid, precision_recall, density_coverage (or prdc), is, "
         "class_coverage, mode_coverage, memorization (default: those that fit the data); "
+        "cas (a class-conditional run, labelled reference; Ravuri & Vinyals 2019); "
         "psnr, ssim, dice, sensitivity, specificity, lesion_detection with --reference compare "
         "SOURCE and REFERENCE item by item",
     )

@@ -20,8 +20,9 @@ class probabilities, images or masks. By design this package never imports
 """
 
 # Importing a metric module registers its metrics; a new metric adds one line here.
-# (conditional: intra_fid, ...; segmentation: sensitivity, specificity, lesion_detection)
-from gankit.metrics import conditional, segmentation  # noqa: F401
+# (conditional: intra_fid, ...; segmentation: sensitivity, specificity, lesion_detection;
+# cas: the Classification Accuracy Score of a conditional run)
+from gankit.metrics import cas, conditional, segmentation  # noqa: F401
 from gankit.metrics.dice import dice, dice_per_class
 from gankit.metrics.fid import RunningStats, feature_statistics, fid_from_features, frechet_distance
 from gankit.metrics.inception_score import inception_score

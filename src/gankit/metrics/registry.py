@@ -43,6 +43,7 @@ TRAIN_FEATURES = "train_features"
 LABELS = "labels"
 PAIRS = "pairs"
 MASKS = "masks"
+CONDITIONAL_RUN = "conditional_run"
 
 #: Every requirement name, what it means, and the :class:`MetricInputs` fields that carry it.
 REQUIREMENTS: dict[str, tuple[str, tuple[str, ...]]] = {
@@ -71,11 +72,19 @@ REQUIREMENTS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     PAIRS: ("aligned (output, target) images of the same shape", ("outputs", "targets")),
     MASKS: ("aligned (predicted, target) integer label masks", ("outputs", "targets")),
+    CONDITIONAL_RUN: (
+        "a class-conditional generator G(z | y) (a run) and labelled real train and test "
+        "splits of the data it was trained on",
+        ("generator", "ref_train", "ref_test"),
+    ),
 }
 #: What :class:`~gankit.metrics.evaluate.Evaluator` provides (samples against a reference).
 SAMPLE_SET_NEEDS = frozenset({FEATURES, CLASSIFIER, SAMPLES, MODE_CENTRES, TRAIN_FEATURES})
 #: What :func:`~gankit.metrics.paired.score_pairs` provides (aligned output / target arrays).
 PAIRED_NEEDS = frozenset({PAIRS, MASKS})
+#: What :func:`~gankit.metrics.cas.evaluate_run_metrics` provides (a conditional run and its
+#: labelled data): metrics that draw their own samples, class by class.
+RUN_NEEDS = frozenset({CONDITIONAL_RUN})
 
 
 @dataclass
@@ -105,6 +114,10 @@ class MetricInputs:
     y_channel: bool = False  # paired images: score RGB on its BT.601 luma (SR convention)
     chosen: Sequence[str] = ()  # every metric of this call (for metrics computed together)
     batch_size: int | None = None  # items per chunk for metrics that loop (None: their default)
+    generator: Any = None  # conditional_run: a gankit.runs.Generator with num_classes > 0
+    ref_train: Any = None  # conditional_run: labelled Dataset, the train split
+    ref_test: Any = None  # conditional_run: labelled Dataset, the test split
+    seed: int = 0  # seed of metrics that draw samples or train a model themselves
     _cache: dict[str, Any] = field(default_factory=dict, repr=False)
 
     def missing(self, needs: Iterable[str]) -> list[str]:
@@ -135,12 +148,15 @@ class MetricSpec:
 
     @property
     def scores(self) -> str:
-        """``"samples"`` (Evaluator), ``"pairs"`` (score_pairs) or ``"other"`` (call the
-        function directly, e.g. the conditional metrics that need labels)."""
+        """``"samples"`` (Evaluator), ``"pairs"`` (score_pairs), ``"run"`` (a conditional run
+        and its labelled splits: evaluate_run_metrics) or ``"other"`` (call the function
+        directly, e.g. the conditional metrics that need labels)."""
         if self.needs <= SAMPLE_SET_NEEDS:
             return "samples"
         if self.needs <= PAIRED_NEEDS:
             return "pairs"
+        if self.needs <= RUN_NEEDS:
+            return "run"
         return "other"
 
 
@@ -230,6 +246,8 @@ def _wrong_kind(spec: MetricSpec, scores: str) -> str:
         how = "call gankit.metrics.score_pairs(outputs, targets, metrics=...)"
     elif spec.scores == "samples":
         how = "use gankit eval / gankit.metrics.evaluate.evaluate"
+    elif spec.scores == "run":
+        how = "use gankit eval RUN --metrics NAME on a class-conditional run"
     else:
         how = f"call {_qualname(spec.function)} with those inputs"
     what = {"samples": "generated samples against a reference", "pairs": "aligned pairs"}
