@@ -26,7 +26,15 @@ from gankit.text.captions import (
     measure,
     thresholds,
 )
-from gankit.text.encoder import dataset_encoder, encoder_dir, load_cached
+from gankit.text.encoder import (
+    CLASS_WEIGHT,
+    TAU,
+    dataset_encoder,
+    encoder_dir,
+    load_cached,
+    matching_loss,
+    structured_loss,
+)
 from gankit.text.typed import encode_captions
 from gankit.variants.base import StepContext
 from gankit.variants.stackgan import step_text
@@ -147,6 +155,23 @@ def test_step_text_draws_captions_from_the_saved_stream():
     ctx = _step_ctx(texts, 0)
     del ctx.batch["texts"]  # one embedding per image (a user's embeddings.npy)
     assert torch.equal(step_text(ctx, 2), texts[:, 0])
+
+
+def test_encoder_objective_adds_a_class_level_term():
+    gen = torch.Generator().manual_seed(0)
+    t = torch.nn.functional.normalize(torch.randn(6, 4, generator=gen), dim=1)
+    v = torch.nn.functional.normalize(torch.randn(6, 4, generator=gen), dim=1)
+    tk = torch.tensor([[1, 0], [1, 2], [2, 1], [2, 0], [3, 1], [3, 2]])
+    ik = torch.tensor([[1, 1], [1, 2], [2, 1], [2, 2], [3, 1], [3, 2]])
+    full, cls = structured_loss(t, v, tk, ik), structured_loss(t, v, tk[:, :1], ik[:, :1])
+    assert not torch.isclose(full, cls)  # the attribute column changes who is a partner
+    assert torch.isclose(matching_loss(t, v, tk, ik), full + CLASS_WEIGHT * cls)
+    ids = torch.arange(1, 7)[:, None]  # a folder's captions: partner ids (0: any), no class
+    assert torch.isclose(matching_loss(t, v, ids, ids), structured_loss(t, v, ids, ids))
+    # by hand for the id case: each text's partner is its own image
+    s = t @ v.T / TAU
+    by_hand = -0.5 * (s.log_softmax(1).diag().mean() + s.log_softmax(0).diag().mean())
+    assert torch.isclose(structured_loss(t, v, ids, ids), by_hand)
 
 
 def test_caption_draws_is_checked():
