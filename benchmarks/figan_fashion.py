@@ -4,7 +4,12 @@ Trains the preset ``figan-fashion`` (one thread, timed in process CPU seconds; t
 also computes the classifier's features of the 60,000 training images, inside the timing),
 then on ``--n-test`` test images x with features f = PCA(phi(x)):
 
-* agreement: the classifier's prediction for G(z, f) equals its prediction for x (goal >= 90%);
+* agreement: the classifier's prediction for G(z, f) equals its prediction for x (goal >= 90%),
+  overall and per class (the class the classifier predicts for x), with the class that the
+  disagreeing G(z, f) go to most;
+* the same agreement for two real images with nearby features: x against the training image
+  whose f is nearest to x's (Euclidean, whitened), a reference for how well f alone fixes the
+  classifier's prediction;
 * cosine between the reduced features of G(z, f) and f (PCA coordinates, centred on the
   training mean), beside the chance level: the cosine between f and another test image's;
 * walks from one class's mean feature to another's (shirt -> T-shirt, pullover -> coat,
@@ -70,9 +75,32 @@ def consistency(run: Path, n: int, seed: int) -> dict:
     pca, g_pca = f * fm.std, fm.reduce(g_feats) * fm.std  # PCA coordinates, not whitened
     other = pca[torch.randperm(n, generator=torch.Generator().manual_seed(seed + 200))]
     cos = torch.nn.functional.cosine_similarity
+    # two real images with nearby features: x and its nearest training image in f
+    train = load_dataset("fashion-mnist", split="train")
+    out = [fm.classify(train.x[s : s + 1000]) for s in range(0, len(train), 1000)]
+    t_pred = torch.cat([o[0] for o in out]).argmax(1)
+    t_f = fm.reduce(torch.cat([o[1] for o in out]))
+    nearest = torch.cat([torch.cdist(a, t_f).argmin(1) for a in f.split(500)])
+    same = g_pred == pred
+    per_class = []
+    for c, name in enumerate(fm.class_names):
+        mine = pred == c
+        if not mine.any():
+            continue
+        missed = g_pred[mine & ~same]
+        to = fm.class_names[int(missed.mode().values)] if len(missed) else "-"
+        per_class.append({
+            "class": name,
+            "n": int(mine.sum()),
+            "agreement": float(same[mine].float().mean()),
+            "nearest_real_agreement": float((t_pred[nearest] == pred)[mine].float().mean()),
+            "most_missed_to": to,
+        })  # fmt: skip
     return {
         "n": n,
-        "agreement": float((g_pred == pred).float().mean()),
+        "agreement": float(same.float().mean()),
+        "nearest_real_agreement": float((t_pred[nearest] == pred).float().mean()),
+        "per_class": per_class,
         "gen_accuracy_vs_label": float((g_pred == y).float().mean()),
         "real_accuracy": float((pred == y).float().mean()),
         "cosine_mean": float(cos(g_pca, pca).mean()),
@@ -117,7 +145,8 @@ def markdown(info: dict, c: dict, w: list[dict], args: argparse.Namespace) -> st
         f"--seed {args.seed} --n-test {args.n_test} --noises {args.noises}",
         "```",
         "",
-        f"- preset `figan-fashion`, seed {args.seed}, {info['steps']} steps, one thread: "
+        f"- preset `figan-fashion` ({info['setup']}), seed {args.seed}, {info['steps']} steps, "
+        "one thread: "
         f"{info['cpu_seconds'] / 60:.1f} CPU min ({info['wall_seconds'] / 60:.1f} min wall), "
         "including the classifier's features of the 60,000 training images where not cached",
         f"- {environment()}; code fingerprint {code_fingerprint(Path(__file__))}",
@@ -129,9 +158,22 @@ def markdown(info: dict, c: dict, w: list[dict], args: argparse.Namespace) -> st
         f"| prediction for G(z, f) = prediction for the source image ({goal}: goal >= 0.90) "
         f"| {c['agreement']:.3f} |",
         f"| prediction for G(z, f) = the source image's label | {c['gen_accuracy_vs_label']:.3f} |",
+        "| reference: prediction for the training image with the nearest f = prediction for the "
+        f"source image | {c['nearest_real_agreement']:.3f} |",
         f"| cosine(reduced features of G(z, f), f), mean / median | {c['cosine_mean']:.3f} / "
         f"{c['cosine_median']:.3f} |",
         f"| chance: cosine(f of another test image, f), mean | {c['cosine_chance']:.3f} |",
+        "",
+        "Per class (the classifier's prediction for the source image): agreement of G(z, f), "
+        "the nearest-real-image reference, and where the disagreeing G(z, f) go most.",
+        "",
+        "| class | test features | agreement | nearest real image | most missed to |",
+        "|---|---|---|---|---|",
+        *(
+            f"| {r['class']} | {r['n']} | {r['agreement']:.3f} | "
+            f"{r['nearest_real_agreement']:.3f} | {r['most_missed_to']} |"
+            for r in c["per_class"]
+        ),
         "",
         f"Walks between class-mean features, {args.noises} fixed noises (seed {args.seed}), "
         f"{args.walk_steps} steps: mean probability of the target class (source class) per step.",
@@ -167,6 +209,13 @@ def main() -> int:
         info = json.loads((run / "bench_train.json").read_text())
     else:
         run, info = train(Path(args.work), args.seed, args.steps)
+    cfg = json.loads((run / "config.json").read_text())
+    o, t = cfg["options"], cfg["train"]
+    info["setup"] = (
+        f"k={o['k']}, D by {o['d_condition']}, matching-aware "
+        f"{'on' if o.get('matching_aware') else 'off'}, EMA {t['ema'] or 'off'}, "
+        f"lr G/D {t['lr_g']:g}/{t['lr_d']:g}"
+    )
     c = consistency(run, args.n_test, args.seed)
     w = walks(run, args.noises, args.walk_steps, args.seed, Path(args.images))
     text = markdown(info, c, w, args)

@@ -110,6 +110,44 @@ def test_the_condition_reaches_g_and_d(tmp_path, mode):
         assert (D(x, f[:4]) - D(x, f[4:8])).abs().max() > 1e-6  # D judges the pair
 
 
+def test_matching_aware_d_scores_the_real_image_with_the_wrong_f_as_fake(tmp_path):
+    """GAN-CLS (Reed et al. 2016, Alg. 1) with f for the text: L_D = log s_r + (log(1 - s_w) +
+    log(1 - s_f)) / 2, s_w = D(x, f of the next item)."""
+    import torch.nn.functional as F
+
+    from gankit.variants.base import StepContext
+
+    tr = trainer(tmp_path, **{"options.matching_aware": True})
+    tr.train_step()  # the option trains
+    D, G = tr.nets["D"], tr.nets["G"]
+    phase = next(p for p in tr.phases if p.name == "D")
+    x, f = tr.data.x[:8], tr.data.fields["f"][:8]
+
+    def ctx(seed):
+        gen = torch.Generator().manual_seed(seed)
+        return StepContext(
+            tr.nets, x, tr.data.y[:8], 8, 0, lambda n: torch.randn(n, 8, generator=gen),
+            rng=torch.Generator().manual_seed(seed), batch={"x": x, "f": f},
+        )  # fmt: skip
+
+    c = ctx(1)
+    terms = phase.loss(c)
+    assert "D(x, wrong f)" in c.logs
+    # the same draws again, by hand: z and the fake's f from the same streams
+    gen, rng = torch.Generator().manual_seed(1), torch.Generator().manual_seed(1)
+    z = torch.randn(8, 8, generator=gen)
+    fake_f = tr.variant.bank[torch.randint(len(tr.variant.bank), (8,), generator=rng)]
+    with torch.no_grad():
+        s_r, s_f = D(x, f), D(G(z, c=fake_f), fake_f)
+        s_w = D(x, f.roll(1, 0))
+    want = F.softplus(-s_r).mean() + F.softplus(torch.cat([s_f, s_w])).mean()
+    assert torch.allclose(terms["d_adv"].detach(), want, atol=1e-5)
+    off = trainer(tmp_path / "off")
+    c = ctx(1)
+    next(p for p in off.phases if p.name == "D").loss(c)
+    assert "D(x, wrong f)" not in c.logs  # off by default: old runs train as before
+
+
 def test_bad_options_are_one_line(tmp_path):
     with pytest.raises(ConfigError, match="options.k=0"):
         preset_config("figan-fashion", {"options.k": 0})

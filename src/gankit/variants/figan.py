@@ -15,6 +15,14 @@ the one-hot label) or concatenation. Real pairs are (x, f(x)); a fake pair is (G
 with f the feature vector of a training image drawn from the run's saved noise stream, so the
 fakes follow the features' distribution and resume continues exactly. The game itself (loss
 family, k steps, tricks) is GAN's.
+
+Matching-aware D (``options.matching_aware``; Reed et al. 2016, "Generative Adversarial Text to
+Image Synthesis", Algorithm 1, GAN-CLS, with f for the text): besides s_r = D(x, f) and
+s_f = D(G(z, f), f), D scores the real image under the wrong features, s_w = D(x, f^) with f^
+the next batch item's f, as fake: L_D = log s_r + (log(1 - s_w) + log(1 - s_f)) / 2 (the two
+fake terms are concatenated before the mean-reduced loss; any train.loss family in place of
+log). A D that only asks "is x real?" can then be fooled by a real-looking image of the wrong
+class; this one must also check that x has features f, which G then has to honour.
 """
 
 from __future__ import annotations
@@ -26,9 +34,11 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
+from gankit import tricks
 from gankit.config import VARIANT_OPTIONS, Config
 from gankit.errors import ConfigError
 from gankit.exports import Export
+from gankit.losses import d_probabilities
 from gankit.networks import build_network
 from gankit.networks.conditional import LatentLayout
 from gankit.networks.figan_d import MODES
@@ -47,6 +57,8 @@ class FIGANOptions:
     feature_layer: str = ""  # TorchScript only: a submodule mapping the image to its features
     k: int = 8  # principal components of the features that condition G and D
     d_condition: str = "projection"  # how D sees f: projection (Miyato Eq. 3) or concat
+    # Reed et al. 2016, Algorithm 1 (GAN-CLS): the real image with the wrong f is a fake pair
+    matching_aware: bool = False
 
     def validate(self) -> None:
         if self.k < 1:
@@ -111,9 +123,46 @@ class FIGAN(GAN):
 
             return wrapped
 
-        return [
-            dataclasses.replace(p, loss=real_condition(p.loss)) for p in super().phases(cfg, nets)
-        ]
+        phases = super().phases(cfg, nets)
+        if cfg.options.matching_aware:
+            phases = [
+                dataclasses.replace(p, loss=self._matching_aware_d_loss(cfg, nets))
+                if p.name == "D"
+                else p
+                for p in phases
+            ]
+        return [dataclasses.replace(p, loss=real_condition(p.loss)) for p in phases]
+
+    def _matching_aware_d_loss(self, cfg: Config, nets: dict[str, nn.Module]):
+        """GAN's D loss with s_w = D(x, f^) among the fakes (module docstring: GAN-CLS)."""
+        if cfg.tricks.feature_matching or cfg.tricks.unrolled_steps:
+            raise ConfigError(
+                "options.matching_aware does not take tricks.feature_matching or unrolled_steps."
+            )
+        adv = tricks.AdversarialTerms.from_config(cfg, self.history)  # GAN's, same history
+        D = nets["D"]
+
+        def d_loss(ctx: StepContext) -> dict[str, Tensor]:
+            f = ctx.labels  # the real images' own features (set by real_condition)
+            with torch.no_grad():  # the D step must not build G's graph
+                fake, fake_f = self.fake_batch(nets, ctx)
+            real_in, fake_in = adv.noisy(ctx.real, ctx), adv.noisy(fake, ctx)
+            real_logits, fake_logits = D(real_in, f), D(fake_in, fake_f)
+            adv.log_outputs(ctx, real_logits, fake_logits)
+            wrong = D(real_in, f.roll(1, 0))  # s_w: each image under the next item's f
+            if adv.family.probabilistic:
+                ctx.log("D(x, wrong f)", d_probabilities(wrong))
+            return adv.d_terms(
+                ctx,
+                real_logits,
+                torch.cat([fake_logits, wrong]),
+                lambda x: D(x, f),
+                real_in,
+                fake_in,
+                ("D", D),
+            )
+
+        return d_loss
 
     def exports(self, cfg: Config, data: Any) -> dict[str, Export]:
         k = cfg.options.k
