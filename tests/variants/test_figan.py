@@ -142,10 +142,13 @@ def test_matching_aware_d_scores_the_real_image_with_the_wrong_f_as_fake(tmp_pat
         s_w = D(x, f.roll(1, 0))
     want = F.softplus(-s_r).mean() + F.softplus(torch.cat([s_f, s_w])).mean()
     assert torch.allclose(terms["d_adv"].detach(), want, atol=1e-5)
-    off = trainer(tmp_path / "off")
+    off = trainer(tmp_path / "off", **{"options.matching_aware": False})
     c = ctx(1)
     next(p for p in off.phases if p.name == "D").loss(c)
-    assert "D(x, wrong f)" not in c.logs  # off by default: old runs train as before
+    assert "D(x, wrong f)" not in c.logs  # off: the plain conditional D
+    from gankit.variants.figan import FIGANOptions
+
+    assert not FIGANOptions().matching_aware  # a config.json without the option: as before
 
 
 def test_bad_options_are_one_line(tmp_path):
