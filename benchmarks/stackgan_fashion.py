@@ -21,31 +21,20 @@ each run's final EMA sampler (both stages, gankit.networks.stackgan.StackGANSamp
   one class varies in the data: a caption names one class and at most two attributes).
 
 Finished runs are cached in --cache, keyed by config, seed and the fingerprint of gankit's
-source and environment (bench_cache.code_fingerprint), so a rerun trains again after any code
-change. The table goes to stdout and --table; the preview picture (rows: captions, stage I
-above stage II; columns: noise) to --picture.
+source, this script, caption_bench.py and the environment (bench_cache.code_fingerprint),
+so a rerun trains again after any code change. The table goes to stdout and --table; the
+preview picture (rows: captions, stage I above stage II; columns: noise) to --picture.
 """
 
 from __future__ import annotations
 
-import argparse
-import itertools
-import json
-import shutil
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from bench_cache import code_fingerprint
+from caption_bench import EXTRACTOR, REFERENCE, held_out, held_out_set, run_cli, train_run
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-EXTRACTOR = "domain:fashion-mnist"
-REFERENCE = "fashion-mnist:test"
-QUIET = {"diagnose.enabled": False, "eval.metrics": "", "log.progress": False}
 CONFIGS: dict[str, tuple[str, dict, str]] = {
     "ca": ("stackgan-fashion", {}, "stackgan-fashion: conditioning augmentation on"),
     "no_ca": (
@@ -54,25 +43,7 @@ CONFIGS: dict[str, tuple[str, dict, str]] = {
         "without CA: c^ = mu(phi_t), no noise, no KL",
     ),
 }
-PAIRS = [{"b": b, "s": s} for b, s in itertools.product(("dark", "light"), ("small", "large"))]
-PER_CLASS = 100  # held-out-caption samples per class for the accuracy
 DIVERSITY = 50  # samples per caption for the within-caption distances
-
-
-def key(name: str, seed: int, n: int) -> str:
-    overrides = json.dumps(CONFIGS[name][1], sort_keys=True)
-    return f"{name}/seed{seed}/{overrides}/n{n}/{code_fingerprint(Path(__file__))}"
-
-
-def held_out(label: int) -> list[str]:
-    """The held-out-phrasing captions of class ``label``, over the four word pairs."""
-    from gankit.text.captions import FASHION, held_out_captions
-
-    out = [c for words in PAIRS for c in held_out_captions(FASHION, label, words)]
-    if not out:  # templates naming one attribute only
-        singles = [{"b": w} for w in ("dark", "light")] + [{"s": w} for w in ("small", "large")]
-        out = [c for words in singles for c in held_out_captions(FASHION, label, words)]
-    return out
 
 
 def draw(sampler, text: torch.Tensor, seed: int, batch: int = 500):
@@ -124,14 +95,8 @@ def score(run: Path, n: int, seed: int) -> dict:
     # evaluate first: it trains the domain classifier on first use, load_classifier does not
     out = {"fid_stage2": fid(s2), "fid_stage1_bicubic": fid(s1)}
     net, _ = load_classifier("fashion-mnist")
-    captions, labels = [], []
-    for c in range(10):
-        pool = held_out(c)
-        captions += [pool[i % len(pool)] for i in range(PER_CLASS)]
-        labels += [c] * PER_CLASS
-    text = embed_captions(run, captions, warn=False)
-    s1, s2 = draw(sampler, text, 20_000 + seed)
-    y = torch.tensor(labels)
+    captions, y = held_out_set()
+    s1, s2 = draw(sampler, embed_captions(run, captions, warn=False), 20_000 + seed)
     out["acc_stage2"], out["acc_stage1"] = accuracy(net, s2, y), accuracy(net, s1, y)
     pix, feat, real_pix, real_feat = [], [], [], []
     for c in range(10):
@@ -148,16 +113,10 @@ def score(run: Path, n: int, seed: int) -> dict:
     return out
 
 
-def one_run(name: str, seed: int, n: int, work: Path) -> dict:
-    from gankit import api
-
+def one_run(name: str, seed: int, n: int, work: Path, steps: int | None) -> dict:
     preset, overrides, _ = CONFIGS[name]
     out = work / f"{name}_seed{seed}"
-    shutil.rmtree(out, ignore_errors=True)
-    start = time.process_time()
-    api.train(preset, out, seed=seed, overrides={**QUIET, **overrides})
-    cpu = time.process_time() - start
-    steps = json.loads((out / "config.json").read_text())["train"]["steps"]
+    cpu, steps = train_run(preset, overrides, seed, out, steps)
     return {**score(out, n, seed), "cpu_seconds": cpu, "steps": steps, "run": str(out)}
 
 
@@ -181,7 +140,7 @@ def picture(run: Path, out: Path, seed: int = 0) -> Path:
 def table(configs, results, seeds, n) -> str:
     lines = [
         f"Fashion-MNIST captions; FID: {n} samples vs {n} test images ({EXTRACTOR}); "
-        f"accuracy: held-out captions, 10 classes x {PER_CLASS}; diversity: mean pairwise "
+        "accuracy: held-out captions, 10 classes x 100; diversity: mean pairwise "
         f"distance of {DIVERSITY} samples of one held-out caption per class; seeds "
         f"0-{seeds - 1}, one thread.",
         "",
@@ -191,14 +150,14 @@ def table(configs, results, seeds, n) -> str:
         "|---|---|---|---|---|---|---|---|---|---|",
     ]
     for c in configs:
-        runs = [results[key(c, s, n)] for s in range(seeds)]
+        runs = [results[c][s] for s in range(seeds)]
         m = {k: float(np.mean([r[k] for r in runs])) for k in runs[0] if k != "run"}
         lines.append(
             f"| {c} | {CONFIGS[c][2]} | {runs[0]['steps']} | {m['fid_stage2']:.2f} "
             f"| {m['fid_stage1_bicubic']:.2f} | {m['acc_stage2']:.3f} | {m['acc_stage1']:.3f} "
             f"| {m['div_pixel']:.4f} | {m['div_feature']:.3f} | {m['cpu_seconds'] / 60:.1f} |"
         )
-    r = results[key(configs[0], 0, n)]
+    r = results[configs[0]][0]
     lines.append(
         f"| real test images | {DIVERSITY} per class | | | | | | {r['real_div_pixel']:.4f} "
         f"| {r['real_div_feature']:.3f} | |"
@@ -207,42 +166,11 @@ def table(configs, results, seeds, n) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--configs", default="ca,no_ca", help="comma list of " + ", ".join(CONFIGS))
-    p.add_argument("--seeds", type=int, default=1)
-    p.add_argument("--n", type=int, default=2000, help="samples / test images per FID")
-    p.add_argument("--cache", default=str(RESULTS / "stackgan_fashion.json"))
-    p.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "gankit-stackgan"))
-    p.add_argument("--table", default=str(RESULTS / "stackgan_fashion.md"))
-    p.add_argument("--picture", default=str(ROOT / "docs" / "images" / "stackgan-fashion.png"))
-    args = p.parse_args(argv)
-    configs = [c for c in args.configs.split(",") if c]
-    if args.seeds < 1 or args.n < 2 or not configs or any(c not in CONFIGS for c in configs):
-        print(f"--seeds >= 1, --n >= 2, configs from {', '.join(CONFIGS)}", file=sys.stderr)
-        return 2
-    torch.set_num_threads(1)
-    cache, work = Path(args.cache), Path(args.work)
-    results: dict = json.loads(cache.read_text()) if cache.exists() else {}
-    for c, s in itertools.product(configs, range(args.seeds)):
-        k = key(c, s, args.n)
-        if k in results:
-            continue
-        print(f"training {c} seed {s} ...", file=sys.stderr, flush=True)
-        results[k] = one_run(c, s, args.n, work)
-        print(f"{k}: {json.dumps(results[k])}", flush=True)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(results, indent=1, sort_keys=True))
-    text = table(configs, results, args.seeds, args.n)
-    print("\n" + text)
-    Path(args.table).write_text(
-        "# StackGAN on Fashion-MNIST captions\n\n"
-        f"`OMP_NUM_THREADS=1 python benchmarks/stackgan_fashion.py --configs {args.configs} "
-        f"--seeds {args.seeds} --n {args.n}`\n\n" + text
-    )
-    run = Path(results[key(configs[0], 0, args.n)]["run"])
-    if (run / "config.json").exists():
-        print(f"picture: {picture(run, Path(args.picture))}")
-    return 0
+    return run_cli(argv, doc=__doc__, script=Path(__file__),
+                   title="StackGAN on Fashion-MNIST captions", configs=CONFIGS,
+                   default_configs="ca,no_ca", name="stackgan_fashion",
+                   picture_name="stackgan-fashion.png", one_run=one_run, table=table,
+                   picture=picture)  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -8,8 +8,9 @@ options.interpolation) through gankit's one loop, then scores each run's final E
 
 * class accuracy on held-out captions: 10 classes x 100 samples, each sample's caption one of
   the held-out phrasings of its class (gankit.text.captions.held_out_captions, the four
-  (brightness, size) word pairs in turn: benchmarks/stackgan_fashion.held_out); the
-  Fashion-MNIST domain classifier must name the caption's class;
+  (brightness, size) word pairs in turn: caption_bench.held_out); the Fashion-MNIST domain
+  classifier must name the caption's class; per class too, and beside it the classifier's
+  accuracy on the real test images those captions describe (caption_bench.real_reference);
 * attribute agreement: per class, 100 noise vectors, each drawn under "a dark X" and
   "a light X" (and "a small X" / "a large X"); the fraction of the 100 pairs in which the
   "dark" sample's mean item intensity is below the "light" one's (the "small" sample's item
@@ -19,31 +20,29 @@ options.interpolation) through gankit's one loop, then scores each run's final E
   one of the first --n test images of fashion-captions, against --n test images.
 
 Finished runs are cached in --cache keyed by config, seed, n and the code fingerprint
-(bench_cache.code_fingerprint). The table goes to stdout and --table; a caption grid (rows:
-held-out captions, columns: noise) of the first config to --picture.
+(bench_cache.code_fingerprint, this script and caption_bench.py included). The table goes
+to stdout and --table; a caption grid (rows: held-out captions, columns: noise) of the first
+config to --picture.
 """
 
 from __future__ import annotations
 
-import argparse
-import itertools
-import json
-import shutil
 import sys
-import tempfile
-import time
 from pathlib import Path
 
 import numpy as np
 import torch
-from bench_cache import code_fingerprint
-from stackgan_fashion import held_out
+from caption_bench import (
+    EXTRACTOR,
+    PER_CLASS,
+    REFERENCE,
+    held_out,
+    held_out_set,
+    real_reference,
+    run_cli,
+    train_run,
+)
 
-ROOT = Path(__file__).resolve().parents[1]
-RESULTS = ROOT / "benchmarks" / "results"
-EXTRACTOR = "domain:fashion-mnist"
-REFERENCE = "fashion-mnist:test"
-QUIET = {"diagnose.enabled": False, "eval.metrics": "", "log.progress": False}
 OFF = {"options.matching_aware": False, "options.interpolation": False}
 CONFIGS: dict[str, tuple[str, dict, str]] = {
     "gan_int_cls": ("gan-int-cls-fashion", {}, "GAN-INT-CLS: matching-aware D + interpolation"),
@@ -51,12 +50,6 @@ CONFIGS: dict[str, tuple[str, dict, str]] = {
     "gan_int": ("gan-int-cls-fashion", {"options.matching_aware": False}, "GAN-INT"),
     "gan": ("gan-int-cls-fashion", OFF, "GAN: text to G and D only"),
 }
-PER_CLASS = 100
-
-
-def key(name: str, seed: int, n: int) -> str:
-    overrides = json.dumps(CONFIGS[name][1], sort_keys=True)
-    return f"{name}/seed{seed}/{overrides}/n{n}/{code_fingerprint(Path(__file__))}"
 
 
 def agreement(G, cls: str, low: str, high: str, slot: str, seed: int) -> float:
@@ -86,32 +79,23 @@ def score(run: Path, n: int, seed: int) -> dict:
     # evaluate first: it trains the domain classifier on first use, load_classifier does not
     out = {"fid": float(evaluate(x, REFERENCE, metrics="fid", n=n, extractor=EXTRACTOR)["fid"])}
     net, _ = load_classifier("fashion-mnist")
-    captions, labels = [], []
-    for c in range(10):
-        pool = held_out(c)
-        captions += [pool[i % len(pool)] for i in range(PER_CLASS)]
-        labels += [c] * PER_CLASS
+    captions, labels = held_out_set()
     x = G.sample(len(captions), seed=20_000 + seed, text=G.embed(captions))
-    out["acc_held_out"] = accuracy(net, x, torch.tensor(labels))
+    out["acc_held_out"] = accuracy(net, x, labels)
+    out["acc_per_class"] = [accuracy(net, x[labels == c], labels[labels == c])
+                            for c in range(10)]  # fmt: skip
     bright = [agreement(G, w, "dark", "light", "b", 30_000 + seed) for w in FASHION.class_words]
     size = [agreement(G, w, "small", "large", "s", 40_000 + seed) for w in FASHION.class_words]
     out.update(bright_mean=float(np.mean(bright)), bright_min=float(np.min(bright)),
                size_mean=float(np.mean(size)), size_min=float(np.min(size)),
-               bright_per_class=bright, size_per_class=size)  # fmt: skip
+               bright_per_class=bright, size_per_class=size, **real_reference(net))  # fmt: skip
     return out
 
 
 def one_run(name: str, seed: int, n: int, work: Path, steps: int | None) -> dict:
-    from gankit import api
-
     preset, overrides, _ = CONFIGS[name]
     out = work / f"{name}_seed{seed}"
-    shutil.rmtree(out, ignore_errors=True)
-    start = time.process_time()
-    extra = {} if steps is None else {"train.steps": steps}
-    api.train(preset, out, seed=seed, overrides={**QUIET, **overrides, **extra})
-    cpu = time.process_time() - start
-    steps = json.loads((out / "config.json").read_text())["train"]["steps"]
+    cpu, steps = train_run(preset, overrides, seed, out, steps)
     return {**score(out, n, seed), "cpu_seconds": cpu, "steps": steps, "run": str(out)}
 
 
@@ -143,7 +127,7 @@ def table(configs, results, seeds, n) -> str:
         return f"{np.mean(v):{fmt}} ± {np.std(v):{fmt}}" if len(v) > 1 else f"{v[0]:{fmt}}"
 
     for c in configs:
-        runs = [results[key(c, s, n)] for s in range(seeds)]
+        runs = [results[c][s] for s in range(seeds)]
         lines.append(
             f"| {c} | {CONFIGS[c][2]} | {runs[0]['steps']} | {cell(runs, 'acc_held_out')} "
             f"| {cell(runs, 'bright_mean')} ({min(r['bright_min'] for r in runs):.2f}) "
@@ -151,53 +135,35 @@ def table(configs, results, seeds, n) -> str:
             f"| {cell(runs, 'fid', '.2f')} "
             f"| {np.mean([r['cpu_seconds'] for r in runs]) / 60:.1f} |"
         )
+    ref = results[configs[0]][0]
+    lines.append(
+        f"| real test images | the test images each held-out caption describes "
+        f"| | {ref['real_acc_held_out']:.3f} (worst cell {ref['real_acc_min_cell']:.2f}) "
+        "| | | | |"
+    )
+    lines += [
+        "",
+        "Held-out class accuracy per class (mean over seeds):",
+        "",
+        "| run | " + " | ".join(_CLASSES) + " |",
+        "|---|" + "---|" * len(_CLASSES),
+    ]
+    for c in configs:
+        per = np.mean([results[c][s]["acc_per_class"] for s in range(seeds)], 0)
+        lines.append(f"| {c} | " + " | ".join(f"{v:.2f}" for v in per) + " |")
     return "\n".join(lines) + "\n"
 
 
+_CLASSES = ["T-shirt", "trouser", "pullover", "dress", "coat", "sandal", "shirt", "sneaker",
+            "bag", "boot"]  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument(
-        "--configs", default=",".join(CONFIGS), help="comma list of " + ", ".join(CONFIGS)
-    )
-    p.add_argument("--seeds", type=int, default=1)
-    p.add_argument("--n", type=int, default=2000, help="samples / test images per FID")
-    p.add_argument("--steps", type=int, help="train.steps (default: the preset's)")
-    p.add_argument("--cache", default=str(RESULTS / "text_to_image_fashion.json"))
-    p.add_argument("--work", default=str(Path(tempfile.gettempdir()) / "gankit-text-to-image"))
-    p.add_argument("--table", default=str(RESULTS / "text_to_image_fashion.md"))
-    p.add_argument("--picture", default=str(ROOT / "docs" / "images" / "gan-int-cls-fashion.png"))
-    args = p.parse_args(argv)
-    configs = [c for c in args.configs.split(",") if c]
-    if args.seeds < 1 or args.n < 2 or not configs or any(c not in CONFIGS for c in configs):
-        print(f"--seeds >= 1, --n >= 2, configs from {', '.join(CONFIGS)}", file=sys.stderr)
-        return 2
-    torch.set_num_threads(1)
-    cache, work = Path(args.cache), Path(args.work)
-    results: dict = json.loads(cache.read_text()) if cache.exists() else {}
-    tag = "" if args.steps is None else f"/steps{args.steps}"
-    for c, s in itertools.product(configs, range(args.seeds)):
-        k = key(c, s, args.n) + tag
-        if k in results:
-            continue
-        print(f"training {c} seed {s} ...", file=sys.stderr, flush=True)
-        results[k] = one_run(c, s, args.n, work, args.steps)
-        print(f"{c} seed {s}: {json.dumps(results[k])}", flush=True)
-        cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(results, indent=1, sort_keys=True))
-    if tag:  # a pilot at other steps: its own keys
-        results = {k.removesuffix(tag): v for k, v in results.items() if k.endswith(tag)}
-    text = table(configs, results, args.seeds, args.n)
-    print("\n" + text)
-    steps = "" if args.steps is None else f" --steps {args.steps}"
-    Path(args.table).write_text(
-        "# GAN-INT-CLS on Fashion-MNIST captions\n\n"
-        f"`OMP_NUM_THREADS=1 python benchmarks/text_to_image_fashion.py --configs {args.configs} "
-        f"--seeds {args.seeds} --n {args.n}{steps}`\n\n" + text
-    )
-    run = Path(results[key(configs[0], 0, args.n)]["run"])
-    if (run / "config.json").exists():
-        print(f"picture: {picture(run, Path(args.picture))}")
-    return 0
+    return run_cli(argv, doc=__doc__, script=Path(__file__),
+                   title="GAN-INT-CLS on Fashion-MNIST captions", configs=CONFIGS,
+                   default_configs=",".join(CONFIGS), name="text_to_image_fashion",
+                   picture_name="gan-int-cls-fashion.png", one_run=one_run, table=table,
+                   picture=picture)  # fmt: skip
 
 
 if __name__ == "__main__":
