@@ -7,6 +7,8 @@ then on ``--n-test`` test images x with features f = PCA(phi(x)):
 * agreement: the classifier's prediction for G(z, f) equals its prediction for x (goal >= 90%),
   overall and per class (the class the classifier predicts for x), with the class that the
   disagreeing G(z, f) go to most;
+* what k components keep: the classifier's own head (a linear layer on its features) applied
+  to the features rebuilt from f, against its prediction from all of them;
 * the same agreement for two real images with nearby features: x against the training image
   whose f is nearest to x's (Euclidean, whitened), a reference for how well f alone fixes the
   classifier's prediction;
@@ -42,6 +44,7 @@ from bench_cache import code_fingerprint, environment  # noqa: E402
 from gankit import api  # noqa: E402
 from gankit.applications.figan_walk import endpoints, load_explainer, render, walk  # noqa: E402
 from gankit.data import load_dataset  # noqa: E402
+from gankit.metrics.classifier import load_classifier  # noqa: E402
 
 PAIRS = (("shirt", "t-shirt"), ("pullover", "coat"), ("sneaker", "ankle boot"))
 QUIET = {"log.progress": False}
@@ -81,6 +84,10 @@ def consistency(run: Path, n: int, seed: int) -> dict:
     t_pred = torch.cat([o[0] for o in out]).argmax(1)
     t_f = fm.reduce(torch.cat([o[1] for o in out]))
     nearest = torch.cat([torch.cdist(a, t_f).argmin(1) for a in f.split(500)])
+    # the classifier's head on the features rebuilt from the k components of f
+    head = load_classifier("fashion-mnist")[0].head
+    assert torch.equal(head(feats).argmax(1), pred), "the run's classifier is not the domain one"
+    rebuilt_pred = head(fm.expand(f)).argmax(1)
     same = g_pred == pred
     per_class = []
     for c, name in enumerate(fm.class_names):
@@ -100,6 +107,7 @@ def consistency(run: Path, n: int, seed: int) -> dict:
         "n": n,
         "agreement": float(same.float().mean()),
         "nearest_real_agreement": float((t_pred[nearest] == pred).float().mean()),
+        "rebuilt_agreement": float((rebuilt_pred == pred).float().mean()),
         "per_class": per_class,
         "gen_accuracy_vs_label": float((g_pred == y).float().mean()),
         "real_accuracy": float((pred == y).float().mean()),
@@ -160,6 +168,8 @@ def markdown(info: dict, c: dict, w: list[dict], args: argparse.Namespace) -> st
         f"| prediction for G(z, f) = the source image's label | {c['gen_accuracy_vs_label']:.3f} |",
         "| reference: prediction for the training image with the nearest f = prediction for the "
         f"source image | {c['nearest_real_agreement']:.3f} |",
+        "| reference: the classifier's head on the features rebuilt from f = its prediction for "
+        f"the source image | {c['rebuilt_agreement']:.3f} |",
         f"| cosine(reduced features of G(z, f), f), mean / median | {c['cosine_mean']:.3f} / "
         f"{c['cosine_median']:.3f} |",
         f"| chance: cosine(f of another test image, f), mean | {c['cosine_chance']:.3f} |",
