@@ -22,6 +22,7 @@ import json
 import os
 import re
 import tempfile
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -415,6 +416,22 @@ class Generator:
         Text-conditioned runs take ``text``, phi(t) of one caption (E,) or (1, E) for every
         sample or (n, E), e.g. from :meth:`embed`; without it, training captions are drawn.
         """
+        out = list(self.sample_chunks(n, seed, batch_size, label, codes, text))
+        return torch.cat(out) if out else torch.empty(0)
+
+    @torch.no_grad()
+    def sample_chunks(
+        self,
+        n: int,
+        seed: int | None = None,
+        batch_size: int = 1000,
+        label: int | None = None,
+        codes: dict[int, float] | None = None,
+        text: torch.Tensor | None = None,
+    ) -> Iterator[torch.Tensor]:
+        """:meth:`sample` one chunk of at most ``batch_size`` samples at a time: the chunks,
+        concatenated, are exactly ``sample(n, seed, batch_size, ...)`` (the same noise draws in
+        the same order), without ever holding all ``n`` (streaming evaluation)."""
         codes = dict(codes or {})
         self.layout.check(label, codes, self.source)
         if text is not None:
@@ -430,12 +447,10 @@ class Generator:
             codes[0] = label  # the class label is code 0 of a conditional run
         gen = torch.Generator(device=self.device)
         gen.manual_seed(seed) if seed is not None else gen.seed()
-        out = []
         for start in range(0, n, batch_size):
             m = min(batch_size, n - start)
             inputs = self.layout.draw(m, self.prior, gen, self.device, codes)
-            out.append(self.generate(**inputs, **self._texts(text, n, start, m, gen)))
-        return torch.cat(out) if out else torch.empty(0)
+            yield self.generate(**inputs, **self._texts(text, n, start, m, gen))
 
     @torch.no_grad()
     def generate(self, z: torch.Tensor, **inputs: torch.Tensor) -> torch.Tensor:

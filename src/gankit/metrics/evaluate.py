@@ -9,6 +9,13 @@ Sources: a run directory (``n`` samples from its generator, EMA weights when kep
 References: ``None`` (the run's own dataset, its test split where it has one), a dataset spec
 ``name[:split]`` (``fashion-mnist:test``, ``digits``, ``ring``), a file or a folder.
 
+Evaluation streams: :func:`evaluate` reads the samples chunk by chunk (a run's generator
+:data:`STREAM_CHUNK` at a time with the same noise as one ``G.sample(n, seed)``, a ``.npy``
+through a memory map, a folder a few files at a time) and keeps only their features and class
+probabilities, so memory grows with n by the features alone (``4 * width`` floats a sample
+for the domain classifier), never by the images. Raw samples are kept only for a metric that
+needs them (``mode_coverage``, on 2-D vectors).
+
 Reference features are cached in ``<cache>/refstats/`` under the key (dataset fingerprint,
 extractor cache id, n, subset seed): the fingerprint hashes the data bytes and the cache id
 names the extractor's exact weights, so changed data or a retrained classifier never reuse
@@ -22,7 +29,7 @@ import json
 import math
 import os
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -44,7 +51,7 @@ from gankit.metrics.classifier import (
     is_cached,
     train_classifier,
 )
-from gankit.metrics.extractors import DEFAULT_BATCH, FeatureExtractor, build_extractor
+from gankit.metrics.extractors import DEFAULT_BATCH, FeatureExtractor, Features, build_extractor
 from gankit.metrics.fid import RunningStats
 from gankit.metrics.inception_score import SPLITS as IS_SPLITS  # noqa: F401  (re-exported)
 from gankit.metrics.kid import KID_SUBSET_SIZE, KID_SUBSETS  # noqa: F401  (re-exported)
@@ -52,6 +59,7 @@ from gankit.metrics.registry import (
     ALIASES,  # noqa: F401  (re-exported)
     CLASSIFIER,
     MODE_CENTRES,
+    SAMPLES,
     TRAIN_FEATURES,
     MetricInputs,
     compute_metric,
@@ -72,6 +80,9 @@ REFSTATS_FORMAT = "gankit-refstats-1"
 #: Seed of the random subset taken when a reference or sample file holds more than ``n`` items;
 #: fixed, so the same (data, n) always gives the same subset and hence the same cache entry.
 SUBSET_SEED = 0
+#: Samples a streamed source reads at a time (a run draws them as ``G.sample`` does, whose
+#: default batch this is, so the values equal one ``G.sample(n, seed)``).
+STREAM_CHUNK = 1000
 
 
 def parse_metrics(metrics: str | Sequence[str] | None) -> list[str] | None:
@@ -91,33 +102,195 @@ class SampleSet:
     description: str
 
 
+def _subset_index(total: int, n: int) -> np.ndarray | None:
+    """Sorted indices of the fixed-seed random subset of ``n`` of ``total`` items; None when
+    ``total <= n`` (all of them, in order)."""
+    if total <= n:
+        return None
+    return np.sort(np.random.default_rng(SUBSET_SEED).choice(total, n, replace=False))
+
+
 def _subset(x: Tensor, n: int) -> Tensor:
     """At most ``n`` rows: a fixed-seed random subset in original order when there are more."""
-    if len(x) <= n:
-        return x
-    keep = np.sort(np.random.default_rng(SUBSET_SEED).choice(len(x), n, replace=False))
-    return x[torch.from_numpy(keep)]
+    keep = _subset_index(len(x), n)
+    return x if keep is None else x[torch.from_numpy(keep)]
 
 
-def _from_array(x: Tensor | np.ndarray, description: str) -> SampleSet:
-    t = torch.from_numpy(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else x.detach()
+def _check_array(t: Tensor) -> str:
+    """The kind ("image" or "vector") of an in-memory sample array; DataError if it is neither."""
+    if t.dtype != torch.uint8 and not t.is_floating_point():
+        raise DataError(f"samples of dtype {t.dtype}: give uint8 images or float32 data")
+    if t.ndim not in (2, 3, 4):
+        raise DataError(
+            f"samples of shape {tuple(t.shape)}: give images (N, C, H, W) or vectors (N, D)"
+        )
+    return "vector" if t.ndim == 2 else "image"
+
+
+def _as_samples(t: Tensor) -> Tensor:
+    """A checked array (or chunk of one) -> float32 CPU images (N, C, H, W) or vectors."""
     if t.dtype == torch.uint8:
         from gankit.data import to_unit_range
 
         t = to_unit_range(t)
-    elif not t.is_floating_point():
-        raise DataError(f"samples of dtype {t.dtype}: give uint8 images or float32 data")
     if t.ndim == 3:
         t = t.unsqueeze(1)
-    if t.ndim not in (2, 4):
-        raise DataError(
-            f"samples of shape {tuple(t.shape)}: give images (N, C, H, W) or vectors (N, D)"
+    return t.detach().float().cpu()
+
+
+def _from_array(x: Tensor | np.ndarray, description: str) -> SampleSet:
+    t = torch.from_numpy(np.ascontiguousarray(x)) if isinstance(x, np.ndarray) else x.detach()
+    kind = _check_array(t)
+    return SampleSet(_as_samples(t), kind, description)
+
+
+@dataclass
+class SampleStream:
+    """Generated samples read a chunk at a time: ``chunks()`` yields float32 tensors (images
+    (B, C, H, W) in [-1, 1] or vectors (B, D)) that, concatenated, are the :class:`SampleSet`
+    of :func:`load_source`; no more than one chunk is held at once."""
+
+    n: int
+    kind: str
+    description: str
+    chunks: Callable[[], Iterator[Tensor]]
+
+    def collect(self) -> SampleSet:
+        """All samples in one tensor (what :func:`load_source` returns)."""
+        parts = list(self.chunks())
+        return SampleSet(torch.cat(parts), self.kind, self.description)
+
+
+def _tensor_stream(t: Tensor, description: str) -> SampleStream:
+    kind = _check_array(t)
+
+    def chunks() -> Iterator[Tensor]:
+        for s in range(0, len(t), STREAM_CHUNK):
+            yield _as_samples(t[s : s + STREAM_CHUNK])
+
+    return SampleStream(len(t), kind, description, chunks)
+
+
+def _file_stream(path: Path, n: int) -> SampleStream:
+    """A .npy file through a read-only memory map, a .npz member from memory (zip members
+    cannot be mapped; uint8 images stay uint8 until their chunk is converted); each chunk goes
+    through the same conversion as the whole file in ``load_dataset("array")``. Files that are
+    not plain numeric arrays of the accepted shapes take that loader, for its exact errors."""
+    from gankit.data.arrays import labels_to_tensor, read_arrays, to_tensor
+
+    data = None
+    if path.suffix.lower() == ".npy":
+        try:
+            mapped = np.load(path, mmap_mode="r", allow_pickle=False)
+            if isinstance(mapped, np.ndarray) and not mapped.dtype.hasobject:
+                data = mapped
+            elif hasattr(mapped, "close"):
+                mapped.close()  # a zip under a .npy name: the loader below reads it
+        except (ValueError, OSError, EOFError, SyntaxError):
+            data = None  # damaged, pickled, truncated: the loader below says which
+    else:
+        arr, labels = read_arrays(path)
+        if labels is not None:
+            labels_to_tensor(path, labels, len(arr))
+        data = arr
+    if data is None or not _streamable(data):
+        ds = load_dataset("array", root=path)  # raises its one-line error, or loads a file
+        return _tensor_stream(_subset(ds.x, n), str(path))  # this path never meant to stream
+    keep = _subset_index(len(data), n)
+    total = len(data) if keep is None else len(keep)
+    kind = "vector" if data.ndim == 2 else "image"
+
+    def chunks() -> Iterator[Tensor]:
+        for s in range(0, total, STREAM_CHUNK):
+            part = data[s : s + STREAM_CHUNK] if keep is None else data[keep[s : s + STREAM_CHUNK]]
+            yield to_tensor(path, np.array(part))[0]  # np.array: a private, writable copy
+
+    return SampleStream(total, kind, str(path), chunks)
+
+
+def _streamable(data: np.ndarray) -> bool:
+    """Whether ``to_tensor`` accepts the whole of ``data`` (checked a chunk at a time, so a
+    mapped file is never read into memory at once)."""
+    if data.size == 0:
+        return False
+    if data.dtype == np.uint8:
+        return data.ndim == 3 or (
+            data.ndim == 4 and (data.shape[1] in (1, 3) or data.shape[3] in (1, 3))
         )
-    return SampleSet(t.float().cpu(), "image" if t.ndim == 4 else "vector", description)
+    if data.dtype.kind != "f" or data.ndim not in (2, 3, 4):
+        return False
+    if data.ndim == 4 and not (data.shape[1] in (1, 3) or data.shape[3] in (1, 3)):
+        return False
+    from gankit.data.arrays import RANGE_TOLERANCE
+
+    for s in range(0, len(data), STREAM_CHUNK):
+        part = np.asarray(data[s : s + STREAM_CHUNK])
+        if not np.isfinite(part).all():
+            return False
+        if data.ndim > 2 and (
+            part.min() < -1 - RANGE_TOLERANCE or part.max() > 1 + RANGE_TOLERANCE
+        ):
+            return False
+    return True
+
+
+def _folder_stream(path: Path, n: int) -> SampleStream:
+    """A folder of images decoded a chunk of files at a time, exactly as
+    ``load_dataset("folder")`` decodes them all."""
+    from gankit.data.folder import _target_size, decode_all, discover, probe
+    from gankit.data.images import to_unit_range
+
+    files, _, _ = discover(path)
+    sizes, colour = probe(files)
+    size = _target_size(path, files, sizes, None)
+    channels = 3 if colour else 1
+    keep = _subset_index(len(files), n)
+    chosen = files if keep is None else [files[i] for i in keep]
+
+    def chunks() -> Iterator[Tensor]:
+        for s in range(0, len(chosen), STREAM_CHUNK):
+            pixels = decode_all(chosen[s : s + STREAM_CHUNK], size, channels)
+            yield to_unit_range(pixels).permute(0, 3, 1, 2).contiguous()
+
+    return SampleStream(len(chosen), "image", str(path), chunks)
+
+
+def open_source(source: Any, n: int, seed: int = 0) -> tuple[SampleStream, Config | None]:
+    """The samples to score as a :class:`SampleStream` and, for a run directory, its config.
+
+    Everything that can be checked without reading the samples is checked here (errors come
+    before any work); the chunks equal :func:`load_source`'s samples value for value."""
+    if n < 1:
+        raise ConfigError(f"--n must be at least 1, got {n}")
+    if isinstance(source, (np.ndarray, Tensor)):
+        t = torch.as_tensor(source) if isinstance(source, np.ndarray) else source.detach()
+        return _tensor_stream(_subset(t, n), "array"), None
+    path = Path(source).expanduser()
+    if (path / "config.json").is_file():
+        cfg = RunDir.open(path).config()
+        G = load_generator(path)
+        description = f"run {path} (step {G.step}, seed {seed})"
+        # G.sample's own loop, one chunk at a time: the same noise draws in the same order.
+        return SampleStream(
+            n, G.kind, description, lambda: G.sample_chunks(n, seed, STREAM_CHUNK)
+        ), cfg
+    if path.is_dir():
+        return _folder_stream(path, n), None
+    if path.suffix.lower() in (".npy", ".npz"):
+        if not path.is_file():
+            raise DataError(f"sample file {path} does not exist")
+        return _file_stream(path, n), None
+    raise DataError(
+        f"{path} is not a run directory, a .npy/.npz file or an image folder; "
+        "give the --out of `gankit train` or of `gankit sample`"
+    )
 
 
 def load_source(source: Any, n: int, seed: int = 0) -> tuple[SampleSet, Config | None]:
-    """The samples to score and, for a run directory, its config."""
+    """The samples to score, all in memory, and, for a run directory, its config.
+
+    :func:`evaluate` streams them instead (:func:`open_source`); this is the same samples in
+    one tensor, for callers that want them."""
     if n < 1:
         raise ConfigError(f"--n must be at least 1, got {n}")
     if isinstance(source, (np.ndarray, Tensor)):
@@ -140,6 +313,29 @@ def load_source(source: Any, n: int, seed: int = 0) -> tuple[SampleSet, Config |
             "give the --out of `gankit train` or of `gankit sample`"
         )
     return SampleSet(_subset(ds.x, n), ds.kind, str(path)), None
+
+
+def rebatch(chunks: Iterable[Tensor], size: int) -> Iterator[Tensor]:
+    """Chunks of any sizes -> batches of exactly ``size`` rows (the last may be shorter), cut
+    where slicing the concatenation would cut: the extractor then sees the same batches as
+    on the whole tensor, so features are bit for bit the same."""
+    if size < 1:
+        raise ConfigError(f"batch size must be >= 1, got {size}")
+    pending: list[Tensor] = []
+    held = 0
+    for chunk in chunks:
+        pending.append(chunk)
+        held += len(chunk)
+        if held < size:
+            continue
+        joined = torch.cat(pending) if len(pending) > 1 else pending[0]
+        cut = held - held % size
+        for s in range(0, cut, size):
+            yield joined[s : s + size]
+        rest = joined[cut:]
+        pending, held = ([rest], len(rest)) if len(rest) else ([], 0)
+    if held:
+        yield torch.cat(pending) if len(pending) > 1 else pending[0]
 
 
 # --- references ------------------------------------------------------------------------------
@@ -417,16 +613,54 @@ class Evaluator:
             )
         return self._ref
 
-    def score(self, x: Tensor | np.ndarray) -> dict[str, Any]:
-        """Every chosen metric of the samples ``x`` (images or vectors) as a flat dict."""
+    def _check_kind(self, x_kind: str) -> None:
         ref_kind = self.reference.dataset.kind
-        x_kind = "image" if x.ndim == 4 else "vector"
         if x_kind != ref_kind:
             raise DataError(
                 f"the samples are {x_kind}s but the reference holds {ref_kind}s; "
                 "choose a matching --reference"
             )
-        fake = self.extractor(x, self.batch_size)
+
+    def score(self, x: Tensor | np.ndarray) -> dict[str, Any]:
+        """Every chosen metric of the samples ``x`` (images or vectors) as a flat dict."""
+        self._check_kind("image" if x.ndim == 4 else "vector")
+        return self._score_features(self.extractor(x, self.batch_size), x)
+
+    def score_stream(
+        self, samples: SampleStream | Iterable[Tensor], kind: str | None = None
+    ) -> dict[str, Any]:
+        """:meth:`score` of samples that arrive in chunks (a :class:`SampleStream`, or any
+        iterable of tensors with ``kind`` given): the same values as :meth:`score` of their
+        concatenation, holding only the features (and class probabilities) of all of them,
+        never all the samples. Raw samples are kept only when a chosen metric needs them
+        (``mode_coverage``: 2-D vectors)."""
+        if isinstance(samples, SampleStream):
+            kind, chunks = samples.kind, samples.chunks()
+        elif kind is None:
+            raise ConfigError("score_stream of plain chunks needs their kind, image or vector")
+        else:
+            chunks = iter(samples)
+        self._check_kind(kind)
+        keep = any(SAMPLES in get_metric(m).needs for m in self.metrics)
+        feats: list[Tensor] = []
+        probs: list[Tensor] = []
+        kept: list[Tensor] = []
+        for batch in rebatch(chunks, self.batch_size):
+            f = self.extractor(batch, self.batch_size)  # one batch: the extractor's own cut
+            feats.append(f.features)
+            if f.probs is not None:
+                probs.append(f.probs)
+            if keep:
+                kept.append(batch)
+        if not feats:
+            raise DataError("no images to extract features from (empty input)")
+        fake = Features(torch.cat(feats), torch.cat(probs) if probs else None)
+        return self._score_features(fake, torch.cat(kept) if keep else None)
+
+    def _score_features(
+        self, fake: Features, samples: Tensor | np.ndarray | None
+    ) -> dict[str, Any]:
+        """The chosen metrics from the samples' features (and the samples where kept)."""
         ref = self.ref
         info = self.reference.dataset.info
         inputs = MetricInputs(
@@ -437,7 +671,7 @@ class Evaluator:
             probs=fake.probs,
             predicted=fake.predicted,
             ref_predicted=ref.predicted,
-            samples=x,
+            samples=samples,
             centers=info.get("centers"),
             std=info.get("std"),
             train_features=self._train_features if self.reference.train is not None else None,
@@ -500,7 +734,7 @@ def evaluate(
     classifier instead of raising :class:`~gankit.metrics.classifier.ExtractorNotTrained`.
     """
     chosen = parse_metrics(metrics)
-    samples, run_cfg = load_source(source, n, seed)
+    samples, run_cfg = open_source(source, n, seed)
     ref = load_reference(reference, run_cfg, n)
     ex = resolve_extractor(extractor, ref.dataset.kind, ref.dataset.name, device, train_extractor)
     ev = Evaluator(ref, ex, chosen, n=n, batch_size=batch_size, use_cache=use_cache)
@@ -508,7 +742,7 @@ def evaluate(
         "source": samples.description,
         "reference": ref.description,
         "extractor": ex.name,
-        "n": int(samples.x.shape[0]),
+        "n": int(samples.n),
     }
-    out.update(ev.score(samples.x))
+    out.update(ev.score_stream(samples))  # a chunk at a time: memory flat in n
     return out
