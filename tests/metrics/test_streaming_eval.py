@@ -188,3 +188,13 @@ def test_bad_files_keep_the_loaders_errors(cache, tmp_path, write, needle):
         evaluate(path, "digits:test", metrics="fid", n=10)
     with pytest.raises(DataError, match=needle):
         load_source(path, 10)
+
+
+def test_score_stream_of_plain_chunks_equals_score(cache):
+    x = load_dataset("digits", split="test").x[:300]
+    ref = load_reference("digits:train", None, 300)
+    ev = Evaluator(ref, resolve_extractor("auto", "image", "digits"), ["fid", "is"], n=300)
+    chunks = (x[s : s + 77] for s in range(0, 300, 77))
+    assert ev.score_stream(chunks, kind="image") == ev.score(x)
+    with pytest.raises(DataError, match="vectors but the reference holds images"):
+        ev.score_stream([torch.zeros(3, 2)], kind="vector")
