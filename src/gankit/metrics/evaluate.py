@@ -552,7 +552,8 @@ class _Rows:
     """Batches of rows gathered into one tensor, preallocated when the total is known: each
     batch's own small tensor is then freed at once, instead of staying between the large
     transient blocks of the generator and the extractor, where it kept the heap from being
-    reused (streaming evaluation measured 30-150 MiB higher without this)."""
+    reused (3,000 samples of a run: peaks of 510-626 MiB over four runs without this, 509 MiB
+    in each of three with it)."""
 
     def __init__(self, total: int | None):
         self.total, self.at = total, 0
