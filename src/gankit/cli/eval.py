@@ -41,7 +41,8 @@ def _score(args: argparse.Namespace) -> dict:
         out = evaluate_run_metrics(args.source, run_metrics, args.reference, seed=args.seed)
         if any(rest):
             args.metrics = ",".join(m for m in rest if m)
-            return {**_score(args), **{k: v for k, v in out.items() if k != "source"}}
+            mine = {k: v for k, v in out.items() if k not in ("source", "reference")}
+            return {**mine, **_score(args)}  # source and reference as the other metrics say
         return out
     pairs = _pair_metrics(args.metrics)
     if pairs and args.reference:  # e.g. `gankit apply` outputs against the true images
