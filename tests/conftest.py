@@ -33,6 +33,32 @@ TINY_DCGAN = {
 }
 
 
+# The application tests' tiny class-conditional runs (cas, balance, imbalance).
+TINY_APPS = {
+    "model.g_channels": 8,
+    "model.d_channels": 8,
+    "train.batch_size": 16,
+    "diagnose.enabled": False,
+    "eval.metrics": "",
+    "log.progress": False,
+}
+
+
+@pytest.fixture(scope="session")
+def tiny_apps():
+    return dict(TINY_APPS)
+
+
+@pytest.fixture(scope="session")
+def cgan_run(tmp_path_factory):
+    """A 3-step cgan-digits run, shared read-only by the application tests."""
+    from gankit import api
+
+    out = tmp_path_factory.mktemp("apps") / "cgan"
+    api.train("cgan-digits", out, steps=3, seed=0, overrides=TINY_APPS)
+    return out
+
+
 @pytest.fixture
 def toy_cfg():
     return lambda **kw: preset_config("toy-ring", {**TINY_TOY, **kw})

@@ -10,27 +10,10 @@ import pytest
 import torch
 from sklearn.metrics import balanced_accuracy_score, confusion_matrix
 
-from gankit import api
 from gankit.applications.balance import folder_name
 from gankit.applications.classify import augment, class_scores, mean_interval, per_class_draw
 from gankit.cli import main
 from gankit.data import load_dataset
-
-TINY = {
-    "model.g_channels": 8,
-    "model.d_channels": 8,
-    "train.batch_size": 16,
-    "diagnose.enabled": False,
-    "eval.metrics": "",
-    "log.progress": False,
-}
-
-
-@pytest.fixture(scope="module")
-def cgan_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("apps") / "cgan"
-    api.train("cgan-digits", out, steps=3, seed=0, overrides=TINY)
-    return out
 
 
 def test_class_scores_match_sklearn():

@@ -21,27 +21,11 @@ from gankit.metrics.cas import DEFAULTS, classification_accuracy_score, run_inpu
 from gankit.metrics.registry import CONDITIONAL_RUN, MetricInputs
 from gankit.runs import load_generator
 
-TINY = {
-    "model.g_channels": 8,
-    "model.d_channels": 8,
-    "train.batch_size": 16,
-    "diagnose.enabled": False,
-    "eval.metrics": "",
-    "log.progress": False,
-}
-
 
 @pytest.fixture(scope="module")
-def cgan_run(tmp_path_factory):
-    out = tmp_path_factory.mktemp("cas") / "cgan"
-    api.train("cgan-digits", out, steps=3, seed=0, overrides=TINY)
-    return out
-
-
-@pytest.fixture(scope="module")
-def dcgan_run(tmp_path_factory):
+def dcgan_run(tmp_path_factory, tiny_apps):
     out = tmp_path_factory.mktemp("cas") / "dcgan"
-    overrides = {**TINY, "data.name": "digits", "data.image_size": 16}
+    overrides = {**tiny_apps, "data.name": "digits", "data.image_size": 16}
     api.train("dcgan-fashion", out, steps=2, seed=0, overrides=overrides)
     return out
 
@@ -102,3 +86,10 @@ def test_a_reference_without_a_test_split_is_named(cgan_run, tmp_path):
         Image.fromarray(np.full((16, 16), 20 * k, np.uint8)).save(tmp_path / f"c{k}" / "a.png")
     with pytest.raises(DataError, match="train and test splits; dataset 'folder'"):
         run_inputs(cgan_run, "folder", data_root=str(tmp_path))
+
+
+def test_an_unknown_metric_names_cas_for_runs(cgan_run, capsys):
+    assert main(["eval", str(cgan_run), "--metrics", "cass"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "unknown metric 'cass'" in err[0]
+    assert "A class-conditional run also takes: cas." in err[0]

@@ -16,15 +16,6 @@ from gankit.data.images import from_unit_range
 from gankit.errors import ConfigError
 from gankit.runs import load_generator
 
-TINY = {
-    "model.g_channels": 8,
-    "model.d_channels": 8,
-    "train.batch_size": 16,
-    "diagnose.enabled": False,
-    "eval.metrics": "",
-    "log.progress": False,
-}
-
 
 def test_imbalanced_draw_keeps_a_seeded_fraction_of_the_minority():
     y = torch.arange(4).repeat_interleave(100)  # 4 classes of 100
@@ -52,9 +43,9 @@ def test_save_medmnist_is_read_back_as_the_medmnist_dataset(tmp_path):
     assert torch.equal(from_unit_range(train.x), from_unit_range(x[:9]))
 
 
-def test_top_up_is_what_balance_writes(tmp_path):
+def test_top_up_is_what_balance_writes(tmp_path, tiny_apps):
     run = tmp_path / "cg"
-    api.train("cgan-digits", run, steps=2, seed=0, overrides=TINY)
+    api.train("cgan-digits", run, steps=2, seed=0, overrides=tiny_apps)
     G = load_generator(run)
     y = load_dataset("digits", split="train", image_size=16).y
     counts = torch.bincount(y, minlength=10)

@@ -229,8 +229,10 @@ def parse_metric_names(metrics: str | Sequence[str] | None, scores: str) -> list
                 hint = close_matches(name, valid + aliases) or close_matches(
                     name, METRIC_REGISTRY.names()
                 )
+                runs = metric_names("run") if scores == "samples" else []
+                also = f" A class-conditional run also takes: {', '.join(runs)}." if runs else ""
                 raise ConfigError(
-                    f"unknown metric {name!r}.{hint} Valid: {', '.join(valid + aliases)}."
+                    f"unknown metric {name!r}.{hint} Valid: {', '.join(valid + aliases)}.{also}"
                 )
             spec = METRIC_REGISTRY.get(one)
             if spec.scores != scores:
