@@ -10,46 +10,22 @@ import argparse
 import json
 import sys
 
-from gankit.errors import ConfigError
-
-
-def _split_reference(ref: str) -> tuple[str, str]:
-    """``fashion-mnist:test`` -> (fashion-mnist, test); the test split is what CAS scores on."""
-    name, _, split = ref.partition(":")
-    if not name or split not in ("", "test"):
-        raise ConfigError(
-            f"--reference {ref!r}: give a labelled dataset, optionally with ':test' "
-            "(CAS always trains on its train split and scores on its test split)"
-        )
-    return name, "test"
-
 
 def _cmd_cas(args: argparse.Namespace) -> None:
-    from gankit.data import load_dataset
-    from gankit.metrics.cas import classification_accuracy_score
-    from gankit.runs import load_generator
+    from gankit.metrics.cas import classification_accuracy_score, run_inputs
 
-    G = load_generator(args.run)
-    if args.reference is None:
-        from gankit.runs import RunDir
-
-        cfg = RunDir.open(args.run).config()
-        name, root = cfg.data.name, cfg.data.root or None
-    else:
-        (name, _), root = _split_reference(args.reference), args.data_root
-    size = G.sample(1, seed=0, label=0).shape[-1] if G.num_classes else None
-    train = load_dataset(name, root=root, split="train", image_size=size)
-    test = load_dataset(name, root=root, split="test", image_size=size)
+    # the run, its reference and both splits, checked as `gankit eval --metrics cas` does
+    inputs, described = run_inputs(args.run, args.reference, data_root=args.data_root)
     report = classification_accuracy_score(
-        G,
-        train,
-        test,
+        inputs.generator,
+        inputs.ref_train,
+        inputs.ref_test,
         per_class=args.per_class,
         seed=args.seed,
         epochs=args.epochs,
         width=args.width,
     )
-    print(json.dumps({"reference": f"{name}:test", **report}))
+    print(json.dumps({"reference": described, **report}))
 
 
 def _cmd_balance(args: argparse.Namespace) -> None:
