@@ -41,7 +41,6 @@ from gankit import tricks
 from gankit.config import VARIANT_OPTIONS, Config
 from gankit.errors import ConfigError
 from gankit.exports import Export
-from gankit.losses import d_probabilities
 from gankit.networks import build_network
 from gankit.networks.conditional import LatentLayout
 from gankit.nn.modes import evaluating
@@ -51,6 +50,7 @@ from gankit.variants.base import VARIANTS, Phase, StepContext, Variant, square_i
 from gankit.variants.stackgan import (
     PREVIEW_COLUMNS,
     check_caption_draws,
+    matching_aware_d_terms,
     mismatched,
     preview_texts,
     step_text,
@@ -115,17 +115,7 @@ class GANIntCls(Variant):
             text = step_text(ctx, o.caption_draws)
             with torch.no_grad():
                 fake = G(ctx.sample_z(ctx.batch_size), text)
-            real_in, fake_in = adv.noisy(ctx.real, ctx), adv.noisy(fake, ctx)
-            real_logits, fake_logits = D(real_in, text), D(fake_in, text)
-            adv.log_outputs(ctx, real_logits, fake_logits)
-            if o.matching_aware:  # s_w: the real image under the wrong caption
-                wrong = D(real_in, mismatched(text))
-                if adv.family.probabilistic:
-                    ctx.log("D(x, wrong text)", d_probabilities(wrong))
-                fake_logits = torch.cat([fake_logits, wrong])
-            return adv.d_terms(
-                ctx, real_logits, fake_logits, lambda x: D(x, text), real_in, fake_in, ("D", D)
-            )
+            return matching_aware_d_terms(ctx, adv, D, ctx.real, fake, text, "D", o.matching_aware)
 
         def g_loss(ctx: StepContext) -> dict[str, Tensor]:
             text = step_text(ctx, o.caption_draws)

@@ -134,6 +134,24 @@ def mismatched(text: Tensor) -> Tensor:
     return text.roll(1, 0)
 
 
+def matching_aware_d_terms(ctx, adv, D, real, fake, text, name, matching_aware):
+    """D's loss on (real, text) against (fake, text) and, matching-aware (Reed et al. 2016,
+    Algorithm 1, GAN-CLS), (real, wrong text) among the fakes; penalties (GP, R1) judge the
+    images under their own captions. Shared by gan-int-cls and both stackgan stages."""
+    real_in, fake_in = adv.noisy(real, ctx), adv.noisy(fake, ctx)
+    real_logits, fake_logits = D(real_in, text), D(fake_in, text)
+    adv.log_outputs(ctx, real_logits, fake_logits)
+    if matching_aware:
+        wrong = D(real_in, mismatched(text))
+        what = "D" if adv.family.probabilistic else "critic"
+        score = d_probabilities(wrong) if adv.family.probabilistic else wrong.mean()
+        ctx.log(f"{what}{adv.prefix}(x, wrong text)", score)
+        fake_logits = torch.cat([fake_logits, wrong])
+    return adv.d_terms(
+        ctx, real_logits, fake_logits, lambda x: D(x, text), real_in, fake_in, (name, D)
+    )
+
+
 @VARIANTS.register("stackgan")
 class StackGAN(Variant):
     name = "stackgan"
@@ -225,7 +243,7 @@ class StackGAN(Variant):
             with torch.no_grad():
                 fake = stage1(ctx, text)[0][0]
             real = F.avg_pool2d(ctx.real, 2)  # I_0: the real image at stage I's size
-            return self._d_terms(ctx, adv1, D1, real, fake, text, "D1", o.matching_aware)
+            return matching_aware_d_terms(ctx, adv1, D1, real, fake, text, "D1", o.matching_aware)
 
         def g1_loss(ctx: StepContext) -> dict[str, Tensor]:
             text = step_text(ctx, o.caption_draws)
@@ -242,7 +260,9 @@ class StackGAN(Variant):
             text = step_text(ctx, o.caption_draws)
             with torch.no_grad():
                 fake = stage2(ctx, text)[0]
-            return self._d_terms(ctx, adv2, D2, ctx.real, fake, text, "D2", o.matching_aware)
+            return matching_aware_d_terms(
+                ctx, adv2, D2, ctx.real, fake, text, "D2", o.matching_aware
+            )
 
         def g2_loss(ctx: StepContext) -> dict[str, Tensor]:
             text = step_text(ctx, o.caption_draws)
@@ -263,23 +283,6 @@ class StackGAN(Variant):
             Phase("D2", ["D2"], d2_loss, lr=t.lr_d, betas=b, repeat=r, when=second),
             Phase("G2", ["G2"], g2_loss, lr=t.lr_g, betas=b, when=second),
         ]
-
-    @staticmethod
-    def _d_terms(ctx, adv, D, real, fake, text, name, matching_aware) -> dict[str, Tensor]:
-        """D's loss on (real, text) against (fake, text) and, matching-aware, (real, wrong
-        text); penalties (GP, R1) judge the images under their own captions."""
-        real_in, fake_in = adv.noisy(real, ctx), adv.noisy(fake, ctx)
-        real_logits, fake_logits = D(real_in, text), D(fake_in, text)
-        adv.log_outputs(ctx, real_logits, fake_logits)
-        if matching_aware:
-            wrong = D(real_in, mismatched(text))
-            what = "D" if adv.family.probabilistic else "critic"
-            score = d_probabilities(wrong) if adv.family.probabilistic else wrong.mean()
-            ctx.log(f"{what}{adv.prefix}(x, wrong text)", score)
-            fake_logits = torch.cat([fake_logits, wrong])
-        return adv.d_terms(
-            ctx, real_logits, fake_logits, lambda x: D(x, text), real_in, fake_in, (name, D)
-        )
 
     # --- what the run offers ----------------------------------------------------------------
     def exports(self, cfg: Config, data: Any) -> dict[str, Export]:
