@@ -77,6 +77,38 @@ CONFIGS: dict[str, tuple[str, dict, str, tuple[str, ...]]] = {
     "unrolled5": ("toy-{data}", {"tricks.unrolled_steps": 5}, "Metz et al. 2016", BOTH),
     "pack4": ("toy-{data}", {"tricks.pack": 4}, "PacGAN4, Lin et al. 2018", BOTH),
     "ema": ("toy-{data}", {"train.ema": 0.99}, "EMA of G, Yazici et al. 2019", RING),
+    # each trick at its paper's settings for these toys (issue 19; docs/tricks.md says why)
+    "spectral_norm_paper": (
+        "toy-{data}",
+        {"tricks.spectral_norm": True, "tricks.sn_gain": 100.0, "train.lr_decay": 0.5},
+        "spectral norm with a Lipschitz gain K = 100 (~ 1 / the modes' std), lr decay",
+        RING,
+    ),
+    "wgan_gp_paper": (
+        "toy-{data}",
+        {
+            "train.loss": "wgan-gp",
+            "tricks.gp_weight": 0.1,
+            "train.d_steps": 5,
+            "train.beta1": 0.5,
+            "train.beta2": 0.9,
+            "train.lr_decay": 0.5,
+        },
+        "WGAN-GP with the authors' toy lambda 0.1 (n_critic 5, Adam 0.5/0.9), lr decay",
+        RING,
+    ),
+    "unrolled5_paper": (
+        "toy-ring-collapse",
+        {"tricks.unrolled_steps": 5, "train.lr_g": 1e-3, "train.lr_d": 1e-4},
+        "toy-ring-collapse unrolled 5 steps at Metz et al.'s rates (lr_D 1e-4, lr_G 1e-3)",
+        RING,
+    ),
+    "pack4_paper": (
+        "toy-{data}",
+        {"tricks.pack": 4, "train.batch_size": 1024, "train.lr_decay": 0.5},
+        "PacGAN4 with the batch counted in packs (256 packs of 4, as Lin et al.), lr decay",
+        RING,
+    ),
     # ablations of the best presets: each without one of its two ingredients
     "lr_decay": (
         "toy-{data}",

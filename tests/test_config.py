@@ -89,6 +89,7 @@ def test_options_are_the_active_variants_and_typed():
         "embed_dim": 8,
         "ac_weight": 0.5,
         "ac_fake_class": False,
+        "twin_classifier": False,
     }
     assert not any(k.startswith("options.") for k in all_keys())  # gan has none
     assert "options.ac_weight" in all_keys(cfg)

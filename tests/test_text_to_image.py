@@ -344,3 +344,30 @@ def test_dashboard_explorer_takes_a_caption(text_run, tmp_path):
     assert Explorer().info(plain)["text"] is False
     with pytest.raises(ExplorerError, match="not text-conditioned"):
         Explorer().samples_png(plain, 0, 4, text="a seven")
+
+
+def test_text_noise_perturbs_g_input_only(tmp_path):
+    """options.text_noise: G's caption input is phi(t) + s * eps with eps from the run's
+    stream; D judges the pair under the clean phi(t)."""
+    from gankit.runs import RunDir
+    from gankit.training.loop import Trainer
+
+    over = {**TINY, "options.text_noise": 0.5, "options.interpolation": False}
+    cfg = preset_config("gan-int-cls-digits", over)
+    tr = Trainer(cfg, RunDir.create(tmp_path / "run", cfg))
+    seen: dict[str, list] = {"G": [], "D": []}
+    for name in ("G", "D"):
+        net, forward = tr.nets[name], tr.nets[name].forward
+        net.forward = lambda a, text, f=forward, n=name: (seen[n].append(text), f(a, text))[1]
+    batch = tr.batcher.next()
+    ctx = StepContext(tr.nets, batch["x"], None, 16, 0, tr._sample_z,
+                      torch.Generator().manual_seed(1), batch=batch)  # fmt: skip
+    [g_phase] = [p for p in tr.phases if p.name == "G"]
+    g_phase.loss(ctx)
+    ctx.rng.manual_seed(1)
+    clean = step_text(ctx, cfg.options.caption_draws)
+    eps = torch.randn(clean.shape, generator=ctx.rng)
+    assert torch.allclose(seen["G"][0], clean + 0.5 * eps)
+    assert torch.equal(seen["D"][0], clean)
+    with pytest.raises(ConfigError, match="text_noise"):
+        preset_config("gan-int-cls-digits", {"options.text_noise": -0.1})

@@ -123,6 +123,7 @@ class TricksConfig:
     historical_averaging: float = 0.0  # weight of ||theta - mean past theta||^2 (ibid., 3.3)
     vbn: int = 0  # virtual batch norm in G, reference batch size (ibid., 3.4); 0 = off
     spectral_norm: bool = False  # spectral normalisation of D (Miyato et al. 2018)
+    sn_gain: float = 1.0  # K: a spectrally normalised D's logits times K, a K-Lipschitz D
     pack: int = 1  # PacGAN: D judges packs of m samples (Lin et al. 2018)
     unrolled_steps: int = 0  # G's loss looks K D-steps ahead (Metz et al. 2016)
     gp_weight: float | None = None  # gradient penalty lambda; None: 10 for wgan-gp, else off
@@ -509,6 +510,13 @@ def _validate_tricks(cfg: Config) -> None:
         raise ConfigError(f"train.lr_decay={cfg.train.lr_decay} must be in [0, 1]; 0 = constant.")
     if k.pack < 1:
         raise ConfigError(f"tricks.pack={k.pack} must be at least 1 (1 = no packing).")
+    if not (k.sn_gain > 0 and math.isfinite(k.sn_gain)):
+        raise ConfigError(f"tricks.sn_gain={k.sn_gain} must be a positive number; 1 = off.")
+    if k.sn_gain != 1.0 and not k.spectral_norm:
+        raise ConfigError(
+            f"tricks.sn_gain={k.sn_gain} scales a spectrally normalised D; set "
+            "tricks.spectral_norm=true too (or drop tricks.sn_gain)."
+        )
     if cfg.train.batch_size % k.pack:
         raise ConfigError(
             f"train.batch_size={cfg.train.batch_size} is not a multiple of tricks.pack={k.pack}; "

@@ -225,3 +225,29 @@ def test_lr_decay_factor():
     assert lr_decay_factor(0.5, 50, 100) == 1.0  # the decay starts here...
     assert lr_decay_factor(0.5, 75, 100) == pytest.approx(0.5)
     assert lr_decay_factor(0.5, 99, 100) == pytest.approx(1 / 50)  # ...never reaches 0
+
+
+def test_sn_gain_makes_a_k_lipschitz_discriminator():
+    """tricks.sn_gain scales a spectrally normalised D's logits by K (for data whose modes
+    are much narrower than unit scale, e.g. the ring's std 0.01): the built D's output is K
+    times that of the same weights without the gain."""
+    cfg = preset_config("toy-ring", {"tricks.spectral_norm": True, "tricks.sn_gain": 100.0})
+    D = _nets(cfg)["D"]
+    assert D.spec["kwargs"]["sn_gain"] == 100.0
+    plain = build_network("mlp_d", in_shape=[2], spectral_norm=True)
+    plain.load_state_dict(D.state_dict())
+    x = torch.randn(16, 2)
+    D.eval(), plain.eval()  # no power-iteration update between the two calls
+    assert torch.allclose(D(x), 100.0 * plain(x), rtol=1e-5, atol=1e-5)
+    tricks.check_tricks(cfg, D)
+    with pytest.raises(ConfigError, match="sn_gain"):  # a D built without the gain
+        tricks.check_tricks(cfg, plain)
+
+
+@pytest.mark.parametrize(
+    "overrides",
+    [{"tricks.sn_gain": 10.0}, {"tricks.spectral_norm": True, "tricks.sn_gain": 0.0}],
+)
+def test_sn_gain_needs_spectral_norm_and_a_positive_value(overrides):
+    with pytest.raises(ConfigError, match="tricks.sn_gain"):
+        preset_config("toy-ring", overrides)

@@ -27,6 +27,7 @@ CASES = {
     "cgan-onehot": ("cgan-digits", {"options.label_mode": "onehot"}),
     "cgan-mlp": ("cgan-digits", {"options.label_mode": "embed", **MLP}),
     "acgan": ("acgan-fashion", {"data.name": "digits"}),
+    "tacgan": ("acgan-fashion", {"data.name": "digits", "options.twin_classifier": True}),
     "infogan": ("infogan-digits", {}),
     "infogan-mlp": ("infogan-digits", {"options.info_continuous": 1, **MLP}),
 }
@@ -56,7 +57,12 @@ def test_shapes(case, tmp_path):
     assert fake.shape == (32, 1, 8, 8) and fake.abs().max() <= 1
     assert tr.variant.d_logits(tr.nets, fake, cond).shape == (32,)
     _, head = D.outputs(fake, cond if case.startswith("cgan") else None)
-    want_head = {"acgan": (32, 10), "infogan": (32, 12), "infogan-mlp": (32, 11)}.get(case)
+    want_head = {
+        "acgan": (32, 10),
+        "tacgan": (32, 20),
+        "infogan": (32, 12),
+        "infogan-mlp": (32, 11),
+    }.get(case)
     assert (None if head is None else tuple(head.shape)) == want_head
     assert tr.sampler(ema=False).grid(tr.fixed_z).shape == (20, 1, 8, 8)
 
@@ -288,3 +294,21 @@ def test_acgan_real_only_class_loss(tmp_path):
     terms = tr.variant.extra_d_terms(tr.nets, ctx, ctx.real, fake, y_fake)
     want = F.cross_entropy(tr.nets["D"].outputs(ctx.real)[1], ctx.labels)
     assert torch.allclose(terms["d_class"], want)
+
+
+def test_tacgan_twin_learns_fakes_and_g_is_pushed_from_it(tmp_path):
+    """Gong et al. 2019, Eq. 7: D adds the twin C^mi's cross-entropy on G's samples; G's class
+    term is C's cross-entropy on its samples minus C^mi's."""
+    tr = trainer("tacgan", tmp_path, **{"options.ac_weight": 0.5})
+    ctx = context(tr)
+    fake, y_fake = tr.variant.fake_batch(tr.nets, ctx)
+    D = tr.nets["D"]
+    c_real, c_fake = D.outputs(ctx.real)[1], D.outputs(fake)[1]
+    terms = tr.variant.extra_d_terms(tr.nets, ctx, ctx.real, fake, y_fake)
+    want = F.cross_entropy(c_real[:, :10], ctx.labels) + F.cross_entropy(c_fake[:, 10:], y_fake)
+    assert torch.allclose(terms["d_class"], 0.5 * want)
+    g = tr.variant.extra_g_terms(tr.nets, ctx, fake, y_fake)["g_class"]
+    want_g = F.cross_entropy(c_fake[:, :10], y_fake) - F.cross_entropy(c_fake[:, 10:], y_fake)
+    assert torch.allclose(g, 0.5 * want_g)
+    # the twin's logits are not the classifier's: the two heads are separate weights
+    assert not torch.allclose(c_fake[:, :10], c_fake[:, 10:])

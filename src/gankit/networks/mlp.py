@@ -70,6 +70,7 @@ class MLPDiscriminator(nn.Module):
         mbd_kernels: int = 50,  # B of minibatch discrimination
         mbd_dims: int = 5,  # C of minibatch discrimination
         spectral_norm: bool = False,  # Miyato et al. 2018
+        sn_gain: float = 1.0,  # logits times K: a K-Lipschitz D (tricks.sn_gain)
         norm: str = "none",  # model.d_norm: this MLP has no normalisation layers to change
     ):
         super().__init__()
@@ -78,7 +79,7 @@ class MLPDiscriminator(nn.Module):
                 "model.d_norm=layer applies to DCGAN discriminators; the MLP discriminator has "
                 "no normalisation layers (gradient penalties need none): drop the key."
             )
-        self.pack = pack
+        self.pack, self.gain = pack, sn_gain
         body = _mlp([pack * math.prod(in_shape)] + [hidden] * layers, nn.LeakyReLU(0.2))
         self.n_body = len(body)
         head: list[nn.Module] = [nn.Linear(hidden, 1)]
@@ -98,7 +99,8 @@ class MLPDiscriminator(nn.Module):
         return self.net[: self.n_body](x.flatten(1))
 
     def forward(self, x: Tensor) -> Tensor:
-        return self.net(pack_samples(x.flatten(1), self.pack)).squeeze(1)  # (N / pack,) logits
+        logits = self.net(pack_samples(x.flatten(1), self.pack)).squeeze(1)  # (N / pack,)
+        return logits * self.gain if self.gain != 1.0 else logits
 
 
 @NETWORKS.register("mlp")

@@ -36,6 +36,7 @@ def check_tricks(
         "pack": (k.pack > 1, d_kw.get("pack", 1) == k.pack, d_name),
         "minibatch_disc": (k.minibatch_disc, d_kw.get("minibatch_disc", False), d_name),
         "spectral_norm": (k.spectral_norm, d_kw.get("spectral_norm", False), d_name),
+        "sn_gain": (k.sn_gain != 1.0, d_kw.get("sn_gain", 1.0) == k.sn_gain, d_name),
         "vbn": (k.vbn > 0, g_kw.get("vbn", 0) == k.vbn, g_name),
     }
     for key, (wanted, built, who) in needs.items():
@@ -68,6 +69,8 @@ def discriminator_options(cfg: Config) -> dict[str, Any]:
         out.update(minibatch_disc=True, mbd_kernels=k.mbd_kernels, mbd_dims=k.mbd_dims)
     if k.spectral_norm:
         out["spectral_norm"] = True
+    if k.sn_gain != 1.0:
+        out["sn_gain"] = k.sn_gain
     if cfg.model.d_norm != "batch":  # only when changed, so a plain D keeps its plain spec
         out["norm"] = cfg.model.d_norm
     return out

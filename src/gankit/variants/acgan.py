@@ -15,6 +15,15 @@ fake half lets D's head name a generated class by how fake it looks, and G and D
 on a permuted labelling (G(z, "T-shirt") draws boots, which D's head calls T-shirts only
 because they are fake); real-only class training avoids that (cf. Shu et al. 2017 and Gong et
 al. 2019 on AC-GAN's biased class term).
+
+``options.twin_classifier`` is TAC-GAN (Gong et al. 2019, "Twin Auxiliary Classifiers GAN",
+Eq. 7): L_C alone pulls G(z, c) towards the images its classifier is surest about, so G can
+draw one prototype per class (Sec. 3.1: the class term adds the conditional entropy of Y
+given X under G's distribution to what G minimises). A twin head C^mi on the same body learns
+the class of *generated* images only; G minimises L_C's fake half minus C^mi's cross-entropy,
+so it cannot lower its loss by making the classes easy to tell apart on its own samples, and
+the entropy term cancels. D minimises -L_C (real, and fake when ``ac_fake_class``) plus the
+twin's cross-entropy on the detached fakes.
 """
 
 from __future__ import annotations
@@ -37,6 +46,7 @@ from gankit.variants.cgan import CGAN, CGANOptions, base_networks, refuse_unroll
 class ACGANOptions(CGANOptions):  # G(z, c) is CGAN's: label_mode / embed_dim apply to it
     ac_weight: float = 1.0  # weight of the class log-likelihood L_C (Odena et al. 2017)
     ac_fake_class: bool = True  # D's L_C also on generated images (Eq. 3); false: real only
+    twin_classifier: bool = False  # TAC-GAN's twin head C^mi against within-class collapse
 
     def validate(self) -> None:
         super().validate()
@@ -53,11 +63,14 @@ class ACGAN(CGAN):
         refuse_unrolling(cfg, self.name)
         nets = super().build(cfg, data)  # G(z, c) as in CGAN
         _, _, d_base, d_kw = base_networks(cfg, data)
-        # D(x) does not see the class; its linear head gives the K logits of P(C | X).
+        # D(x) does not see the class; its linear head gives the K logits of P(C | X), and
+        # with the twin the K logits of C^mi(C | X) after them.
+        k, twin = self.latent.num_classes, cfg.options.twin_classifier
         nets["D"] = build_network(
-            "cond_d", base=d_base, base_kwargs=d_kw, head_dim=self.latent.num_classes
+            "cond_d", base=d_base, base_kwargs=d_kw, head_dim=k * (2 if twin else 1)
         )
         self.weight, self.fake_class = cfg.options.ac_weight, cfg.options.ac_fake_class
+        self.k, self.twin = k, twin
         return nets
 
     def d_logits(self, nets: dict[str, nn.Module], x: Tensor, cond: Any) -> Tensor:
@@ -72,18 +85,28 @@ class ACGAN(CGAN):
         def head(given, x):  # the class logits of D's pass over x (one made when not given)
             return given if given is not None else self.judge(nets, x, None)[1]
 
-        real_class = head(real_head, real)  # (N, K) logits of P(C | X_real)
+        real_class = head(real_head, real)[:, : self.k]  # (N, K) logits of P(C | X_real)
         ctx.log("class_acc(x)", (real_class.argmax(1) == ctx.labels).float().mean())
         # -L_C: cross-entropy is -log P(C = c | X), averaged over the batch.
         nll = F.cross_entropy(real_class, ctx.labels)
+        if self.fake_class or self.twin:
+            fake_out = head(fake_head, fake)
         if self.fake_class:  # the fake half of L_C; see options.ac_fake_class
-            nll = nll + F.cross_entropy(head(fake_head, fake), fake_cond)
+            nll = nll + F.cross_entropy(fake_out[:, : self.k], fake_cond)
+        if self.twin:  # C^mi learns the classes of G's (detached) samples
+            twin_nll = F.cross_entropy(fake_out[:, self.k :], fake_cond)
+            ctx.log("twin_acc(G(z))", (fake_out[:, self.k :].argmax(1) == fake_cond).float().mean())
+            nll = nll + twin_nll
         return {"d_class": self.weight * nll}
 
     def extra_g_terms(
         self, nets, ctx, fake: Tensor, fake_cond: Any, fake_head=None
     ) -> dict[str, Tensor]:
         # with feature matching no pass judged the samples: the head needs one of its own
-        fake_class = fake_head if fake_head is not None else self.judge(nets, fake, None)[1]
+        out = fake_head if fake_head is not None else self.judge(nets, fake, None)[1]
+        fake_class = out[:, : self.k]
         ctx.log("class_acc(G(z))", (fake_class.argmax(1) == fake_cond).float().mean())
-        return {"g_class": self.weight * F.cross_entropy(fake_class, fake_cond)}
+        loss = F.cross_entropy(fake_class, fake_cond)
+        if self.twin:  # TAC-GAN: minus the twin's cross-entropy on the same samples
+            loss = loss - F.cross_entropy(out[:, self.k :], fake_cond)
+        return {"g_class": self.weight * loss}
