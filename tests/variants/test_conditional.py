@@ -312,3 +312,23 @@ def test_tacgan_twin_learns_fakes_and_g_is_pushed_from_it(tmp_path):
     assert torch.allclose(g, 0.5 * want_g)
     # the twin's logits are not the classifier's: the two heads are separate weights
     assert not torch.allclose(c_fake[:, :10], c_fake[:, 10:])
+
+
+def test_acgan_takes_minibatch_discrimination_and_spectral_norm(tmp_path):
+    """AC-GAN's D sees the image only: minibatch discrimination (against within-class
+    collapse) and spectral norm go into its body; packing is still refused."""
+    over = {"tricks.minibatch_disc": True, "tricks.mbd_kernels": 4, "tricks.spectral_norm": True}
+    tr = trainer("acgan", tmp_path, **over)
+    D = tr.nets["D"]
+    assert D.spec["kwargs"]["base_kwargs"]["minibatch_disc"] is True
+    x = tr.variant.fake_batch(tr.nets, context(tr))[0].detach()
+    plain = trainer("acgan", tmp_path, name="plain").nets["D"]
+    with torch.no_grad():
+        D.eval(), plain.eval()  # BatchNorm on running statistics: per image
+        # the closeness features make one image's logit depend on the rest of the batch
+        assert not torch.allclose(D(x[:4])[:2], D(x)[:2])
+        assert torch.allclose(plain(x[:4])[:2], plain(x)[:2], atol=1e-6)
+    D.train()
+    tr.train_step()
+    with pytest.raises(ConfigError, match="tricks.pack"):
+        trainer("acgan", tmp_path, name="pack", **{"tricks.pack": 2})

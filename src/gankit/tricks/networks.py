@@ -16,7 +16,10 @@ from gankit.losses.compat import check_loss_tricks, gp_weight
 
 
 def _spec_kwargs(net: nn.Module) -> dict[str, Any]:
-    return getattr(net, "spec", {}).get("kwargs", {})
+    """A network's constructor options, those of a wrapped base network (cond_d's
+    ``base_kwargs``) included."""
+    kw = getattr(net, "spec", {}).get("kwargs", {})
+    return {**kw.get("base_kwargs", {}), **kw}
 
 
 def check_tricks(

@@ -34,11 +34,14 @@ from typing import Any
 import torch.nn.functional as F
 from torch import Tensor, nn
 
+from gankit import tricks
 from gankit.config import VARIANT_OPTIONS, Config
 from gankit.errors import ConfigError
 from gankit.networks import build_network
 from gankit.variants.base import VARIANTS
 from gankit.variants.cgan import CGAN, CGANOptions, base_networks, refuse_unrolling
+
+NETWORK_TRICKS = ("minibatch_disc", "mbd_kernels", "mbd_dims", "spectral_norm")
 
 
 @VARIANT_OPTIONS.register("acgan")
@@ -63,6 +66,11 @@ class ACGAN(CGAN):
         refuse_unrolling(cfg, self.name)
         nets = super().build(cfg, data)  # G(z, c) as in CGAN
         _, _, d_base, d_kw = base_networks(cfg, data)
+        # D sees the image only, so minibatch discrimination and spectral norm go into its
+        # body as in gan: closeness features across the batch see G's within-class collapse
+        # (a batch of ~B/K images per class, near copies of each other)
+        net_tricks = tricks.discriminator_options(cfg)
+        d_kw = {**d_kw, **{k: v for k, v in net_tricks.items() if k in NETWORK_TRICKS}}
         # D(x) does not see the class; its linear head gives the K logits of P(C | X), and
         # with the twin the K logits of C^mi(C | X) after them.
         k, twin = self.latent.num_classes, cfg.options.twin_classifier
