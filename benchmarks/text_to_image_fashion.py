@@ -49,6 +49,11 @@ CONFIGS: dict[str, tuple[str, dict, str]] = {
     "gan_cls": ("gan-int-cls-fashion", {"options.interpolation": False}, "GAN-CLS"),
     "gan_int": ("gan-int-cls-fashion", {"options.matching_aware": False}, "GAN-INT"),
     "gan": ("gan-int-cls-fashion", OFF, "GAN: text to G and D only"),
+    "no_text_noise": (
+        "gan-int-cls-fashion",
+        {"options.text_noise": 0.0},
+        "GAN-INT-CLS without the preset's text noise",
+    ),
 }
 
 

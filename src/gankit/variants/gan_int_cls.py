@@ -191,6 +191,8 @@ _BASE = {
     "train.lr_d": 2e-4,
     "train.beta1": 0.5,
     "train.ema": 0.995,
+    # held-out phrasings: 0.66 -> 0.85 class accuracy on seed 2 (docs/text-to-image.md)
+    "options.text_noise": 0.05,
     "train.steps": 4000,
     "log.sample_every": 500,
     "log.checkpoint_every": 1000,
