@@ -177,6 +177,7 @@ def _nets(cfg):
         ({"train.loss": "wgan", "tricks.gp_weight": 10}, ["gp_weight", "wgan"]),
         ({"train.loss": "wgan-gp", "tricks.gp_weight": 0}, ["gp_weight", "wgan-gp"]),
         ({"train.loss": "wgan-gp", "tricks.minibatch_disc": True}, ["minibatch_disc", "wgan-gp"]),
+        ({"tricks.r1_weight": 1.0, "tricks.minibatch_disc": True}, ["minibatch_disc", "r1_weight"]),
         (
             {"tricks.feature_matching": True, "tricks.unrolled_steps": 2},
             ["feature_matching", "unrolled_steps"],

@@ -72,10 +72,11 @@ def check_loss_tricks(k: TrickSettings, loss: str) -> None:
             "train.loss=wgan-gp needs tricks.gp_weight > 0 (10 in Gulrajani et al. 2017); "
             "use train.loss=wgan for weight clipping instead."
         )
-    if k.minibatch_disc and gp_weight(k, family) > 0:
+    if k.minibatch_disc and (gp_weight(k, family) > 0 or k.r1_weight):
+        penalty = "tricks.r1_weight" if k.r1_weight else f"train.loss={loss} / tricks.gp_weight"
         raise ConfigError(
             "tricks.minibatch_disc couples the samples of a batch, so the per-sample gradient "
-            f"penalty of train.loss={loss} / tricks.gp_weight is not defined; drop one of them."
+            f"penalty of {penalty} is not defined; drop one of them."
         )
     if k.feature_matching and k.unrolled_steps:
         raise ConfigError(
