@@ -251,6 +251,11 @@ def test_loss_tricks_compose_with_conditional_variants(case, tricks, tmp_path):
     if any(k in tricks for k in ("train.loss", "tricks.r1_weight")):
         # a per-sample gradient penalty: a BatchNorm D is refused (issue 19), a layer-norm one
         # trains; the MLP discriminators have no normalisation and need no change
+        if case == "acgan":
+            # acgan-fashion's minibatch discrimination couples the batch: refused with a penalty
+            with pytest.raises(ConfigError, match="minibatch_disc couples the samples"):
+                trainer(case, tmp_path / "mbd", **tricks)
+            tricks = {**tricks, "tricks.minibatch_disc": False}
         try:
             tr = trainer(case, tmp_path, **tricks)
         except ConfigError as exc:
@@ -322,7 +327,7 @@ def test_acgan_takes_minibatch_discrimination_and_spectral_norm(tmp_path):
     D = tr.nets["D"]
     assert D.spec["kwargs"]["base_kwargs"]["minibatch_disc"] is True
     x = tr.variant.fake_batch(tr.nets, context(tr))[0].detach()
-    plain = trainer("acgan", tmp_path, name="plain").nets["D"]
+    plain = trainer("acgan", tmp_path, name="plain", **{"tricks.minibatch_disc": False}).nets["D"]
     with torch.no_grad():
         D.eval(), plain.eval()  # BatchNorm on running statistics: per image
         # the closeness features make one image's logit depend on the rest of the batch
