@@ -54,6 +54,11 @@ CONFIGS: dict[str, tuple[str, dict, str]] = {
         {"options.text_noise": 0.0},
         "GAN-INT-CLS without the preset's text noise",
     ),
+    "gan_cls_no_text_noise": (
+        "gan-int-cls-fashion",
+        {"options.interpolation": False, "options.text_noise": 0.0},
+        "GAN-CLS without the preset's text noise",
+    ),
 }
 
 
