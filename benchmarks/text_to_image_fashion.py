@@ -46,18 +46,22 @@ from caption_bench import (
 OFF = {"options.matching_aware": False, "options.interpolation": False}
 CONFIGS: dict[str, tuple[str, dict, str]] = {
     "gan_int_cls": ("gan-int-cls-fashion", {}, "GAN-INT-CLS: matching-aware D + interpolation"),
-    "gan_cls": ("gan-int-cls-fashion", {"options.interpolation": False}, "GAN-CLS"),
+    "gan_cls": (
+        "gan-int-cls-fashion",
+        {"options.interpolation": False},
+        "GAN-CLS (preset gan-cls-fashion)",
+    ),
     "gan_int": ("gan-int-cls-fashion", {"options.matching_aware": False}, "GAN-INT"),
     "gan": ("gan-int-cls-fashion", OFF, "GAN: text to G and D only"),
-    "no_text_noise": (
+    "text_noise": (
         "gan-int-cls-fashion",
-        {"options.text_noise": 0.0},
-        "GAN-INT-CLS without the preset's text noise",
+        {"options.text_noise": 0.05},
+        "GAN-INT-CLS, G's caption input + N(0, 0.05^2) noise",
     ),
-    "gan_cls_no_text_noise": (
+    "gan_cls_text_noise": (
         "gan-int-cls-fashion",
-        {"options.interpolation": False, "options.text_noise": 0.0},
-        "GAN-CLS without the preset's text noise",
+        {"options.interpolation": False, "options.text_noise": 0.05},
+        "GAN-CLS (preset gan-cls-fashion), G's caption input + N(0, 0.05^2) noise",
     ),
 }
 
