@@ -29,7 +29,8 @@ without it G learns only those points, so a held-out phrasing a distance ~0.35 f
 training caption can draw another class.
 
 The paper's four models are switches of one preset: GAN (both off), GAN-CLS (matching-aware
-only), GAN-INT (interpolation only), GAN-INT-CLS (both, the presets' default).
+only; also preset gan-cls-fashion), GAN-INT (interpolation only), GAN-INT-CLS (both, the
+other presets' default).
 
 Exports ``sample``: G with network ``T`` (the frozen caption encoder and a bank of training
 captions' phi(t), gankit.text.embed.encoder_network) as its text condition, so `gankit sample
