@@ -1,6 +1,7 @@
 """Adversarial autoencoders on Fashion-MNIST (Makhzani et al. 2015, Sec. 5 and 6).
 
     OMP_NUM_THREADS=1 python benchmarks/aae_fashion.py [--seeds 1] [--parts cluster,semi]
+        [--steps N] [--set KEY=VALUE ...]
 
 (a) Unsupervised clustering, K = 16 (Sec. 6, Table 2): trains preset aae-cluster-fashion and
     scores test accuracy of its clusters q(y|x), each cluster labelled from the TRAINING set
@@ -15,9 +16,11 @@
     classifier on the same 1,000 labelled images alone (cross-entropy, Adam with the preset's
     lr_g / betas / batch size, as many updates as the AAE's steps).
 
+--set changes the presets (a config key, as ``gankit train --set``; repeatable), for the
+settings tried against the presets: ``--set model.hidden=1000`` trains the paper's width.
 Each trained run is timed in process CPU seconds (one torch thread). Results are cached in
---cache, keyed by part, seed and a fingerprint of gankit's source, this script and the
-environment (as benchmarks/ali_grid.py), so a rerun retrains only after a code change.
+--cache, keyed by part, seed, --steps, --set and a fingerprint of gankit's source, this script
+and the environment (as benchmarks/ali_grid.py), so a rerun retrains only after a change.
 A markdown table is printed.
 """
 
@@ -47,10 +50,10 @@ ROOT = Path(__file__).resolve().parents[1]
 PRESETS = {"cluster": "aae-cluster-fashion", "semi": "aae-semi-fashion"}
 
 
-def train(preset: str, out: Path, seed: int, steps: int | None) -> float:
-    """Train ``preset`` into ``out``; its process CPU seconds."""
+def train(preset: str, out: Path, seed: int, steps: int | None, sets: list[str]) -> float:
+    """Train ``preset`` with the overrides ``sets`` into ``out``; its process CPU seconds."""
     cpu0 = time.process_time()
-    api.train(preset, out, steps=steps, seed=seed, progress=False)
+    api.train(preset, out, steps=steps, seed=seed, overrides=sets, progress=False)
     return time.process_time() - cpu0
 
 
@@ -61,13 +64,13 @@ def probabilities(run: Path, x: torch.Tensor) -> torch.Tensor:
     return torch.cat([model(c) for c in x.split(1000)])
 
 
-def cluster_part(seed: int, steps: int | None) -> dict:
+def cluster_part(seed: int, steps: int | None, sets: list[str]) -> dict:
     from sklearn.cluster import KMeans
 
     train_set, test = load_dataset("fashion-mnist"), load_dataset("fashion-mnist", split="test")
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
-        cpu = train(PRESETS["cluster"], run, seed, steps)
+        cpu = train(PRESETS["cluster"], run, seed, steps, sets)
         p_train, p_test = probabilities(run, train_set.x), probabilities(run, test.x)
         steps_done = json.loads((run / "config.json").read_text())["train"]["steps"]
     k = p_train.shape[1]
@@ -96,10 +99,10 @@ def cluster_part(seed: int, steps: int | None) -> dict:
     return {"aae": aae, "kmeans": kmeans, "cpu_seconds": cpu, "steps": steps_done, "k": k}
 
 
-def plain_classifier(seed: int, steps: int) -> tuple[float, float]:
-    """aae-semi-fashion's encoder trained by cross-entropy on its 1,000 labels alone:
-    (test accuracy, CPU seconds)."""
-    cfg = preset_config(PRESETS["semi"], {"train.seed": seed})
+def plain_classifier(seed: int, steps: int, sets: list[str]) -> tuple[float, float]:
+    """aae-semi-fashion's encoder (with the overrides ``sets``) trained by cross-entropy on its
+    1,000 labels alone: (test accuracy, CPU seconds)."""
+    cfg = preset_config(PRESETS["semi"], [*sets, f"train.seed={seed}"])
     train_set, test = load_dataset("fashion-mnist"), load_dataset("fashion-mnist", split="test")
     idx = labelled_subset(train_set.y, cfg.options.labels, seed)  # the AAE's subset
     lab_x, lab_y = train_set.x[idx], train_set.y[idx]
@@ -113,6 +116,7 @@ def plain_classifier(seed: int, steps: int) -> tuple[float, float]:
         clusters=cfg.options.clusters,
         hidden=m.hidden,
         layers=m.layers,
+        conv_width=m.d_channels if cfg.options.conv else 0,
     )
     opt = torch.optim.Adam(net.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
     gen = torch.Generator().manual_seed(seed)
@@ -127,14 +131,14 @@ def plain_classifier(seed: int, steps: int) -> tuple[float, float]:
     return float((pred == test.y).float().mean()), time.process_time() - cpu0
 
 
-def semi_part(seed: int, steps: int | None) -> dict:
+def semi_part(seed: int, steps: int | None, sets: list[str]) -> dict:
     test = load_dataset("fashion-mnist", split="test")
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
-        cpu = train(PRESETS["semi"], run, seed, steps)
+        cpu = train(PRESETS["semi"], run, seed, steps, sets)
         acc = float((probabilities(run, test.x).argmax(1) == test.y).float().mean())
         steps_done = json.loads((run / "config.json").read_text())["train"]["steps"]
-    base_acc, base_cpu = plain_classifier(seed, steps_done)
+    base_acc, base_cpu = plain_classifier(seed, steps_done, sets)
     return {
         "aae": acc,
         "cpu_seconds": cpu,
@@ -152,7 +156,8 @@ def pct(values: list[float]) -> str:
     return f"{a.mean():.1f}" + (f" ± {a.std():.1f}" if len(a) > 1 else "")
 
 
-def table(results: dict, parts: list[str], seeds: list[int]) -> str:
+def table(results: dict, parts: list[str], seeds: list[int], sets: list[str]) -> str:
+    what = ", " + " ".join(sets) if sets else ""
     lines = [
         "| setting | method | label rule | test accuracy % | CPU min / run | seeds |",
         "|---|---|---|---|---|---|",
@@ -164,7 +169,7 @@ def table(results: dict, parts: list[str], seeds: list[int]) -> str:
         km_cpu = np.mean([r["kmeans"]["cpu_seconds"] for r in rs]) / 60
         for rule in ("confidence", "majority"):
             lines.append(
-                f"| clustering, K = {k} | AAE (aae-cluster-fashion, {steps} steps) | {rule} "
+                f"| clustering, K = {k} | AAE (aae-cluster-fashion{what}, {steps} steps) | {rule} "
                 f"| {pct([r['aae'][rule] for r in rs])} | {cpu:.1f} | {len(rs)} |"
             )
         for rule in ("confidence", "majority"):
@@ -178,7 +183,7 @@ def table(results: dict, parts: list[str], seeds: list[int]) -> str:
         cpu = np.mean([r["cpu_seconds"] for r in rs]) / 60
         plain_cpu = np.mean([r["plain_cpu_seconds"] for r in rs]) / 60
         lines.append(
-            f"| 1,000 labels | semi-supervised AAE (aae-semi-fashion, {steps} steps) | - "
+            f"| 1,000 labels | semi-supervised AAE (aae-semi-fashion{what}, {steps} steps) | - "
             f"| {pct([r['aae'] for r in rs])} | {cpu:.1f} | {len(rs)} |"
         )
         lines.append(
@@ -193,6 +198,9 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--parts", default="cluster,semi", help="comma list of " + ", ".join(PARTS))
     p.add_argument("--seeds", type=int, default=1)
     p.add_argument("--steps", type=int, help="training steps (default: each preset's)")
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override the presets"
+    )
     p.add_argument("--cache", default=str(ROOT / "benchmarks" / "results" / "aae_fashion.json"))
     args = p.parse_args(argv)
     parts = [c for c in args.parts.split(",") if c]
@@ -203,6 +211,8 @@ def main(argv: list[str] | None = None) -> int:
     cache = Path(args.cache)
     stored: dict = json.loads(cache.read_text()) if cache.exists() else {}
     fp = f"{code_fingerprint(Path(__file__))}/steps={args.steps}"
+    if args.set:  # the presets' own runs keep the key they had before --set existed
+        fp += "/set=" + " ".join(args.set)
     results = stored.get(fp, {})
     seeds = list(range(args.seeds))
     for part in parts:
@@ -211,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
             if key in results:
                 continue
             print(f"{key}: training ...", file=sys.stderr, flush=True)
-            results[key] = PARTS[part](seed, args.steps)
+            results[key] = PARTS[part](seed, args.steps, args.set)
             print(f"{key}: {json.dumps(results[key])}", file=sys.stderr, flush=True)
             # re-read before writing: another invocation (--parts semi beside --parts
             # cluster) may have stored its runs meanwhile
@@ -221,7 +231,7 @@ def main(argv: list[str] | None = None) -> int:
             cache.parent.mkdir(parents=True, exist_ok=True)
             cache.write_text(json.dumps(stored, indent=1, sort_keys=True))
     print(f"\nFashion-MNIST, seeds {seeds}, code {fp}\n")
-    print(table(results, parts, seeds))
+    print(table(results, parts, seeds, args.set))
     return 0
 
 

@@ -26,6 +26,7 @@ MIXTURE = [10.0, 4.0, 1.0, 0.25]
 CATEGORICAL = {"options.prior": "categorical", "options.clusters": 4}
 SEMI = {"options.prior": "categorical", "options.clusters": 10, "options.labels": 50}
 MIX2D = {"options.prior": "mixture", "model.z_dim": 2}
+CONV = {**CATEGORICAL, "options.conv": True, "model.d_channels": 8, "model.g_channels": 8}
 
 
 @pytest.fixture(autouse=True)
@@ -105,7 +106,9 @@ def test_labelled_subset_is_deterministic_and_balanced():
 
 
 # --- phases ---------------------------------------------------------------------------------
-@pytest.mark.parametrize("mode", [CATEGORICAL, SEMI, MIX2D], ids=["categorical", "semi", "mix"])
+@pytest.mark.parametrize(
+    "mode", [CATEGORICAL, SEMI, MIX2D, CONV], ids=["categorical", "semi", "mix", "conv"]
+)
 def test_each_phase_updates_only_its_modules(mode, tmp_path):
     tr = make_trainer("aae", tmp_path / "run", **mode)
     want = {"recon": {"E", "G"}, "D": {"D"}, "E_adv": {"E"}, "sup": {"E"}}
@@ -123,6 +126,17 @@ def test_each_phase_updates_only_its_modules(mode, tmp_path):
         after = _params(tr.nets)
         changed = {m for (m, k), v in before.items() if not torch.equal(v, after[(m, k)])}
         assert changed == want[phase.name], f"phase {phase.name} changed {changed}"
+
+
+def test_regularisation_phase_takes_its_own_rate(tmp_path):
+    """options.lr_reg sets E's rate in the regularisation phase only (0: train.lr_g)."""
+    tr = make_trainer("aae", tmp_path / "a", **{**CATEGORICAL, "options.lr_reg": 0.0123})
+    rates = {p.name: p.lr for p in tr.phases}
+    assert rates["E_adv"] == 0.0123
+    assert rates["recon"] == tr.cfg.train.lr_g != 0.0123
+    assert rates["D"] == tr.cfg.train.lr_d
+    tr = make_trainer("aae", tmp_path / "b", **CATEGORICAL)
+    assert {p.name: p.lr for p in tr.phases}["E_adv"] == tr.cfg.train.lr_g
 
 
 def test_semi_supervised_resume_is_exact(tmp_path):
@@ -152,6 +166,21 @@ def test_categorical_exports(tmp_path):
     assert torch.allclose(recon, G.net(codes), atol=1e-6)
 
 
+def test_conv_networks_encode_and_decode_images(tmp_path):
+    """options.conv: a strided-conv encoder and the DCGAN generator as decoder, same exports."""
+    api.train(tiny_config("aae", **CONV), tmp_path / "run", steps=2)
+    E = load_model(tmp_path / "run", export="apply")
+    assert any(isinstance(m, torch.nn.Conv2d) for m in E.net.modules())
+    x = torch.rand(5, 1, 16, 16) * 2 - 1
+    codes = E(x)
+    assert codes.shape == (5, 4 + 8)
+    recon = load_model(tmp_path / "run", export="reconstruct")(x)
+    assert recon.shape == x.shape and recon.abs().max() <= 1
+    G = load_generator(tmp_path / "run")
+    assert torch.allclose(recon, G.net(codes), atol=1e-6)
+    assert any(isinstance(m, torch.nn.ConvTranspose2d) for m in G.net.modules())
+
+
 def test_mixture_latent_picture_is_written(tmp_path):
     over = {**MIX2D, "log.toy_frames": True, "log.sample_every": 2}
     api.train(tiny_config("aae", **over), tmp_path / "run", steps=2)
@@ -175,3 +204,7 @@ def test_bad_options_are_clear_errors(tmp_path):
         make_trainer("aae", tmp_path / "b", **{**SEMI, "options.labels": 100000})
     with pytest.raises(ConfigError, match="options.clusters=10"):
         make_trainer("aae", tmp_path / "c", **{**SEMI, "options.clusters": 7})
+    with pytest.raises(ConfigError, match="lr_reg=-1"):
+        preset_config("aae-fashion", {"options.lr_reg": -1.0})
+    with pytest.raises(ConfigError, match="options.conv needs images"):
+        make_trainer("aae", tmp_path / "d", **{"data.name": "ring", "options.conv": True})

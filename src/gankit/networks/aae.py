@@ -8,6 +8,10 @@ depth are constructor arguments (the presets pick narrower ones for CPU budgets)
   a style code z and, for the clustering and semi-supervised modes (Sec. 5-6), a second head
   of K logits whose softmax is q(y|x). ``forward`` gives the whole code the decoder takes:
   z, or [softmax(y), z].
+* With ``conv_width`` > 0 (images only; not the paper's networks, an option of gankit's) the
+  encoder's body is the DCGAN discriminator's strided-conv trunk followed by one ReLU layer
+  of ``hidden`` units, and the decoder is the DCGAN generator (gankit.networks.dcgan) fed
+  the whole code: the same game with convolutional networks, as BiGAN and ALI use on images.
 * :class:`AAEDecoder`: p(x|code) for that whole code. Its ``forward(z, c)`` also takes the
   sampler's inputs, so that ``gankit sample`` draws from the prior the run was regularised
   to: for the categorical mode c is the one-hot cluster y (code = [y, z]); for the mixture
@@ -25,6 +29,8 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.networks.base import NETWORKS
+from gankit.networks.dcgan import DCGANGenerator
+from gankit.networks.encoders import conv_trunk
 
 
 def relu_mlp(in_dim: int, hidden: int, layers: int) -> nn.Sequential:
@@ -60,10 +66,18 @@ class AAEEncoder(nn.Module):
         hidden: int = 1000,
         layers: int = 2,
         clusters: int = 0,  # K of the categorical head q(y|x); 0: none
+        conv_width: int = 0,  # > 0: a DCGAN conv trunk of this width before one hidden layer
     ):
         super().__init__()
-        self.z_dim, self.clusters = z_dim, clusters
-        self.body = relu_mlp(math.prod(in_shape), hidden, layers)
+        self.z_dim, self.clusters, self.conv = z_dim, clusters, bool(conv_width)
+        if conv_width:
+            channels, size = in_shape[0], in_shape[-1]
+            trunk, ch = conv_trunk(size, channels, conv_width)
+            with torch.no_grad():
+                flat = trunk(torch.zeros(2, *in_shape)).flatten(1).shape[1]
+            self.body = nn.Sequential(trunk, nn.Flatten(), nn.Linear(flat, hidden), nn.ReLU())
+        else:
+            self.body = relu_mlp(math.prod(in_shape), hidden, layers)
         self.z_head = nn.Linear(hidden, z_dim)
         self.y_head = nn.Linear(hidden, clusters) if clusters else None
 
@@ -73,7 +87,7 @@ class AAEEncoder(nn.Module):
 
     def heads(self, x: Tensor) -> tuple[Tensor | None, Tensor]:
         """(logits of q(y|x) (N, K) or None, style z (N, z_dim)) from one pass."""
-        h = self.body(x.flatten(1))
+        h = self.body(x if self.conv else x.flatten(1))
         return (self.y_head(h) if self.y_head is not None else None), self.z_head(h)
 
     def forward(self, x: Tensor) -> Tensor:
@@ -100,13 +114,19 @@ class AAEDecoder(nn.Module):
         tanh: bool = True,  # images in [-1, 1]
         clusters: int = 0,  # categorical mode: the code is [one-hot y (K), z]
         mixture: list[float] | None = None,  # [components, radius, radial_std, tangential_std]
+        conv_width: int = 0,  # > 0: the DCGAN generator of this width (images; it ends in tanh)
     ):
         super().__init__()
         self.z_dim, self.clusters, self.out_shape = z_dim, clusters, tuple(out_shape)
-        self.tanh = tanh
-        self.net = nn.Sequential(
-            relu_mlp(clusters + z_dim, hidden, layers), nn.Linear(hidden, math.prod(out_shape))
-        )
+        self.tanh = tanh and not conv_width
+        if conv_width:
+            channels, size = out_shape[0], out_shape[-1]
+            self.net = DCGANGenerator(clusters + z_dim, size, channels, width=conv_width)
+        else:
+            self.net = nn.Sequential(
+                relu_mlp(clusters + z_dim, hidden, layers),
+                nn.Linear(hidden, math.prod(out_shape)),
+            )
         self.mixture = None
         if mixture is not None:
             k, radius, radial, tangential = mixture

@@ -67,6 +67,12 @@ class AAEOptions:
     mixture_radius: float = 4.0  # distance of each component's centre from the origin
     mixture_radial_std: float = 1.0  # std along the radius
     mixture_tangential_std: float = 0.25  # std across it
+    # images: DCGAN conv encoder (width model.d_channels) and decoder (model.g_channels)
+    # instead of the paper's MLPs; model.hidden is then the encoder's one dense layer
+    conv: bool = False
+    # E's learning rate in the regularisation phase (0: train.lr_g). The paper sets the
+    # reconstruction and regularisation phases' rates separately (Sec. 5 and App. A).
+    lr_reg: float = 0.0
 
     @property
     def mixture(self) -> list[float]:
@@ -87,6 +93,8 @@ class AAEOptions:
             raise ConfigError(
                 "options.labels > 0 (semi-supervised, Sec. 5) needs options.prior=categorical."
             )
+        if self.lr_reg < 0:
+            raise ConfigError(f"options.lr_reg={self.lr_reg} must be >= 0 (0: train.lr_g).")
         if self.mixture_components < 2:
             raise ConfigError(
                 f"options.mixture_components={self.mixture_components} must be at least 2."
@@ -114,6 +122,10 @@ class AAE(Variant):
             raise ConfigError(
                 f"options.prior=mixture is a 2-D prior (Fig. 4): set model.z_dim=2, not {m.z_dim}."
             )
+        if o.conv and data.kind != "image":
+            raise ConfigError(
+                f"options.conv needs images; {data.name} holds vectors: set options.conv=false."
+            )
         if m.prior != "normal":
             raise ConfigError(
                 f"aae draws its prior's noise from N(0, I): set model.prior=normal, not {m.prior}."
@@ -133,10 +145,16 @@ class AAE(Variant):
         k = o.clusters if o.prior == "categorical" else 0
         size = {"hidden": m.hidden, "layers": m.layers}
         judge = {**size, **tricks.discriminator_options(cfg)}
+        enc_conv = m.d_channels if o.conv else 0
         nets = {
             "E": build_network(
-                "aae_encoder", in_shape=list(data.shape), z_dim=m.z_dim, clusters=k, **size
-            ),
+                "aae_encoder",
+                in_shape=list(data.shape),
+                z_dim=m.z_dim,
+                clusters=k,
+                conv_width=enc_conv,
+                **size,
+            ),  # fmt: skip
             "G": build_network(
                 "aae_decoder",
                 z_dim=m.z_dim,
@@ -144,6 +162,7 @@ class AAE(Variant):
                 tanh=data.kind == "image",
                 clusters=k,
                 mixture=list(o.mixture) if o.prior == "mixture" else None,
+                conv_width=m.g_channels if o.conv else 0,
                 **size,
             ),
             "D": build_network("mlp_d", in_shape=[m.z_dim], **judge),  # judges z
@@ -217,7 +236,7 @@ class AAE(Variant):
                 betas=betas,
                 repeat=t.d_steps,
             ),  # fmt: skip
-            Phase("E_adv", ["E"], e_adv_loss, lr=t.lr_g, betas=betas),
+            Phase("E_adv", ["E"], e_adv_loss, lr=o.lr_reg or t.lr_g, betas=betas),
         ]
         if self.labelled is not None:
             out.append(Phase("sup", ["E"], sup_loss, lr=t.lr_g, betas=betas, uses_data=False))
