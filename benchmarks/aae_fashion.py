@@ -10,7 +10,9 @@
     assigned to the cluster). Beside it, in the same run, sklearn KMeans with K = 16 fitted on
     the raw test pixels (n_init 4, random_state = seed), its clusters labelled by the same two
     rules: ``confidence`` = the class of the training image closest to the cluster's centre,
-    ``majority`` = majority class of the training images nearest to that centre.
+    ``majority`` = majority class of the training images nearest to that centre. And the same
+    k-means on the trained encoder's last hidden layer (what q(y|x) and z are read from): does
+    the AAE's training give features that cluster better than the pixels?
 (b) Semi-supervised, 1,000 labels (Sec. 5, Table 1): trains aae-semi-fashion and scores the
     test accuracy of q(y|x), beside the same encoder architecture trained as a plain
     classifier on the same 1,000 labelled images alone (cross-entropy, Adam with the preset's
@@ -43,7 +45,7 @@ from gankit.data import load_dataset
 from gankit.networks import build_network
 from gankit.nn.modes import evaluating
 from gankit.presets import preset_config
-from gankit.runs import load_model
+from gankit.runs import load_model, load_network
 from gankit.variants._aae_priors import label_by_confidence, label_by_majority, labelled_subset
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -65,13 +67,12 @@ def probabilities(run: Path, x: torch.Tensor) -> torch.Tensor:
 
 
 def cluster_part(seed: int, steps: int | None, sets: list[str]) -> dict:
-    from sklearn.cluster import KMeans
-
     train_set, test = load_dataset("fashion-mnist"), load_dataset("fashion-mnist", split="test")
     with tempfile.TemporaryDirectory() as tmp:
         run = Path(tmp) / "run"
         cpu = train(PRESETS["cluster"], run, seed, steps, sets)
         p_train, p_test = probabilities(run, train_set.x), probabilities(run, test.x)
+        h_test, h_train = hidden_features(run, test.x), hidden_features(run, train_set.x)
         steps_done = json.loads((run / "config.json").read_text())["train"]["steps"]
     k = p_train.shape[1]
     yt, ys = train_set.y, test.y
@@ -84,19 +85,38 @@ def cluster_part(seed: int, steps: int | None, sets: list[str]) -> dict:
         "clusters_used": int(assign.unique().numel()),
     }
     cpu0 = time.process_time()
-    flat_test, flat_train = test.x.flatten(1).numpy(), train_set.x.flatten(1).numpy()
+    kmeans = kmeans_scores(test.x.flatten(1), train_set.x.flatten(1), yt, ys, k, seed)
+    kmeans["cpu_seconds"] = time.process_time() - cpu0
+    feats = [h_test, h_train]
+    out = {"aae": aae, "kmeans": kmeans, "cpu_seconds": cpu, "steps": steps_done, "k": k}
+    out["kmeans_hidden"] = kmeans_scores(*feats, yt, ys, k, seed)
+    return out
+
+
+def kmeans_scores(flat_test, flat_train, yt, ys, k: int, seed: int) -> dict:
+    """KMeans(k) fitted on the test features, each cluster labelled from the training set
+    by both rules; test accuracy under each."""
+    from sklearn.cluster import KMeans
+
+    flat_test, flat_train = flat_test.numpy(), flat_train.numpy()
     km = KMeans(k, n_init=4, random_state=seed).fit(flat_test)
     near_train = km.predict(flat_train)  # each training image's nearest centre
     centres = torch.from_numpy(km.cluster_centers_).float()
     closest = torch.cdist(centres, torch.from_numpy(flat_train)).argmin(1)  # (K,)
     km_conf, km_major = yt[closest], label_by_majority(torch.from_numpy(near_train).long(), yt, k)
     km_assign = torch.from_numpy(km.labels_).long()
-    kmeans = {
+    return {
         "confidence": float((km_conf[km_assign] == ys).float().mean()),
         "majority": float((km_major[km_assign] == ys).float().mean()),
-        "cpu_seconds": time.process_time() - cpu0,
     }
-    return {"aae": aae, "kmeans": kmeans, "cpu_seconds": cpu, "steps": steps_done, "k": k}
+
+
+@torch.no_grad()
+def hidden_features(run: Path, x: torch.Tensor) -> torch.Tensor:
+    """The trained encoder's last hidden layer, (N, hidden)."""
+    E = load_network(run, "E")
+    with evaluating(E):
+        return torch.cat([E.hidden(c) for c in x.split(1000)])
 
 
 def plain_classifier(seed: int, steps: int, sets: list[str]) -> tuple[float, float]:
@@ -167,15 +187,22 @@ def table(results: dict, parts: list[str], seeds: list[int], sets: list[str]) ->
         k, steps = rs[0]["k"], rs[0]["steps"]
         cpu = np.mean([r["cpu_seconds"] for r in rs]) / 60
         km_cpu = np.mean([r["kmeans"]["cpu_seconds"] for r in rs]) / 60
+        used = ", ".join(str(r["aae"]["clusters_used"]) for r in rs)
         for rule in ("confidence", "majority"):
             lines.append(
-                f"| clustering, K = {k} | AAE (aae-cluster-fashion{what}, {steps} steps) | {rule} "
+                f"| clustering, K = {k} | AAE (aae-cluster-fashion{what}, {steps} steps; "
+                f"clusters used {used}) | {rule} "
                 f"| {pct([r['aae'][rule] for r in rs])} | {cpu:.1f} | {len(rs)} |"
             )
         for rule in ("confidence", "majority"):
             lines.append(
                 f"| clustering, K = {k} | k-means on test pixels | {rule} "
                 f"| {pct([r['kmeans'][rule] for r in rs])} | {km_cpu:.1f} | {len(rs)} |"
+            )
+        for rule in ("confidence", "majority"):
+            lines.append(
+                f"| clustering, K = {k} | k-means on the AAE encoder's last hidden layer "
+                f"| {rule} | {pct([r['kmeans_hidden'][rule] for r in rs])} | - | {len(rs)} |"
             )
     if "semi" in parts:
         rs = [results[f"semi/{s}"] for s in seeds]

@@ -85,9 +85,13 @@ class AAEEncoder(nn.Module):
     def code_dim(self) -> int:
         return self.clusters + self.z_dim
 
+    def hidden(self, x: Tensor) -> Tensor:
+        """The last hidden layer, which both heads read (N, hidden)."""
+        return self.body(x if self.conv else x.flatten(1))
+
     def heads(self, x: Tensor) -> tuple[Tensor | None, Tensor]:
         """(logits of q(y|x) (N, K) or None, style z (N, z_dim)) from one pass."""
-        h = self.body(x if self.conv else x.flatten(1))
+        h = self.hidden(x)
         return (self.y_head(h) if self.y_head is not None else None), self.z_head(h)
 
     def forward(self, x: Tensor) -> Tensor:
