@@ -29,8 +29,9 @@ import torch.nn.functional as F
 from torch import Tensor, nn
 
 from gankit.networks.base import NETWORKS
-from gankit.networks.dcgan import DCGANGenerator
+from gankit.networks.dcgan import DCGANGenerator, dcgan_levels
 from gankit.networks.encoders import conv_trunk
+from gankit.nn.init import dcgan_init
 
 
 def relu_mlp(in_dim: int, hidden: int, layers: int) -> nn.Sequential:
@@ -73,9 +74,11 @@ class AAEEncoder(nn.Module):
         if conv_width:
             channels, size = in_shape[0], in_shape[-1]
             trunk, ch = conv_trunk(size, channels, conv_width)
-            with torch.no_grad():
-                flat = trunk(torch.zeros(2, *in_shape)).flatten(1).shape[1]
-            self.body = nn.Sequential(trunk, nn.Flatten(), nn.Linear(flat, hidden), nn.ReLU())
+            dcgan_init(trunk)
+            s0, _ = dcgan_levels(size)  # the trunk's output side
+            self.body = nn.Sequential(
+                trunk, nn.Flatten(), nn.Linear(ch * s0 * s0, hidden), nn.ReLU()
+            )
         else:
             self.body = relu_mlp(math.prod(in_shape), hidden, layers)
         self.z_head = nn.Linear(hidden, z_dim)
