@@ -42,11 +42,11 @@ from bench_cache import code_fingerprint
 
 from gankit import api
 from gankit.data import load_dataset
-from gankit.networks import build_network
 from gankit.nn.modes import evaluating
 from gankit.presets import preset_config
 from gankit.runs import load_model, load_network
-from gankit.variants._aae_priors import label_by_confidence, label_by_majority, labelled_subset
+from gankit.variants import VARIANTS
+from gankit.variants._aae_priors import label_by_confidence, label_by_majority
 
 ROOT = Path(__file__).resolve().parents[1]
 PRESETS = {"cluster": "aae-cluster-fashion", "semi": "aae-semi-fashion"}
@@ -87,10 +87,14 @@ def cluster_part(seed: int, steps: int | None, sets: list[str]) -> dict:
     cpu0 = time.process_time()
     kmeans = kmeans_scores(test.x.flatten(1), train_set.x.flatten(1), yt, ys, k, seed)
     kmeans["cpu_seconds"] = time.process_time() - cpu0
-    feats = [h_test, h_train]
-    out = {"aae": aae, "kmeans": kmeans, "cpu_seconds": cpu, "steps": steps_done, "k": k}
-    out["kmeans_hidden"] = kmeans_scores(*feats, yt, ys, k, seed)
-    return out
+    return {
+        "aae": aae,
+        "kmeans": kmeans,
+        "kmeans_hidden": kmeans_scores(h_test, h_train, yt, ys, k, seed),
+        "cpu_seconds": cpu,
+        "steps": steps_done,
+        "k": k,
+    }
 
 
 def kmeans_scores(flat_test, flat_train, yt, ys, k: int, seed: int) -> dict:
@@ -121,23 +125,16 @@ def hidden_features(run: Path, x: torch.Tensor) -> torch.Tensor:
 
 def plain_classifier(seed: int, steps: int, sets: list[str]) -> tuple[float, float]:
     """aae-semi-fashion's encoder (with the overrides ``sets``) trained by cross-entropy on its
-    1,000 labels alone: (test accuracy, CPU seconds)."""
+    1,000 labels alone: (test accuracy, CPU seconds). The encoder and the labelled subset are
+    the variant's own (``AAE.build``), so they are the AAE's."""
     cfg = preset_config(PRESETS["semi"], [*sets, f"train.seed={seed}"])
     train_set, test = load_dataset("fashion-mnist"), load_dataset("fashion-mnist", split="test")
-    idx = labelled_subset(train_set.y, cfg.options.labels, seed)  # the AAE's subset
-    lab_x, lab_y = train_set.x[idx], train_set.y[idx]
     cpu0 = time.process_time()
-    torch.manual_seed(seed)
-    m, t = cfg.model, cfg.train
-    net = build_network(
-        "aae_encoder",
-        in_shape=list(train_set.shape),
-        z_dim=m.z_dim,
-        clusters=cfg.options.clusters,
-        hidden=m.hidden,
-        layers=m.layers,
-        conv_width=m.d_channels if cfg.options.conv else 0,
-    )
+    torch.manual_seed(seed)  # E is built first, so its initial weights depend on this alone
+    variant = VARIANTS.get("aae")()
+    net = variant.build(cfg, train_set)["E"]
+    lab_x, lab_y = variant.labelled
+    t = cfg.train
     opt = torch.optim.Adam(net.parameters(), lr=t.lr_g, betas=(t.beta1, t.beta2))
     gen = torch.Generator().manual_seed(seed)
     for _ in range(steps):

@@ -145,16 +145,15 @@ class AAE(Variant):
         k = o.clusters if o.prior == "categorical" else 0
         size = {"hidden": m.hidden, "layers": m.layers}
         judge = {**size, **tricks.discriminator_options(cfg)}
-        enc_conv = m.d_channels if o.conv else 0
         nets = {
             "E": build_network(
                 "aae_encoder",
                 in_shape=list(data.shape),
                 z_dim=m.z_dim,
                 clusters=k,
-                conv_width=enc_conv,
+                conv_width=m.d_channels if o.conv else 0,
                 **size,
-            ),  # fmt: skip
+            ),
             "G": build_network(
                 "aae_decoder",
                 z_dim=m.z_dim,
