@@ -42,6 +42,7 @@ from bench_cache import code_fingerprint
 
 from gankit import api
 from gankit.data import load_dataset
+from gankit.errors import ConfigError
 from gankit.nn.modes import evaluating
 from gankit.presets import preset_config
 from gankit.runs import load_model, load_network
@@ -230,6 +231,12 @@ def main(argv: list[str] | None = None) -> int:
     parts = [c for c in args.parts.split(",") if c]
     if args.seeds < 1 or any(c not in PARTS for c in parts):
         print(f"--seeds >= 1 and --parts from {', '.join(PARTS)}", file=sys.stderr)
+        return 2
+    try:  # a bad --set fails here in one line, not after loading the data
+        for part in parts:
+            preset_config(PRESETS[part], args.set)
+    except ConfigError as err:
+        print(f"--set: {err}", file=sys.stderr)
         return 2
     torch.set_num_threads(1)
     cache = Path(args.cache)
