@@ -3,6 +3,7 @@ discriminator against BiGAN's and ALI's encoders, each beside raw pixels and its
 network with random weights.
 
     OMP_NUM_THREADS=1 python benchmarks/probe_fashion.py [--jobs 2] [--dcgan-epochs 1]
+        [--models dcgan,bigan,ali] [--set KEY=VALUE ...]
 
 Trains three runs through gankit's loop (seed 0): ``dcgan-fashion`` for --dcgan-epochs
 epochs (default 1, i.e. 1,875 steps, a fifth of its preset; 0 keeps the preset's 5 epochs),
@@ -12,6 +13,10 @@ class drawn --draws times (seed 0), C chosen on a fifth of them, scored on the 1
 images. Features: dcgan's ``features`` export (D's conv layers max-pooled to 4x4), bigan's
 and ali's ``encoder_features`` export (E's conv blocks max-pooled to 4x4, then the code),
 each also with random weights (seed 0), and raw pixels once: every source sees the same draws.
+
+--set changes the presets of the models trained (a config key, as ``gankit train --set``;
+repeatable; part of the training's cache key and run directory): ``--models ali --set
+train.ema=0.999`` probes ALI's weight average.
 
 Printed: one markdown table with each representation's margin over raw pixels and over its
 random-weight twin (mean over draws, and the per-draw differences' range: the draws are
@@ -24,6 +29,7 @@ the code trains and probes again.
 from __future__ import annotations
 
 import argparse
+import hashlib
 import json
 import shutil
 import sys
@@ -33,6 +39,9 @@ from pathlib import Path
 
 import numpy as np
 from bench_cache import code_fingerprint
+
+from gankit.errors import ConfigError
+from gankit.presets import preset_config
 
 ROOT = Path(__file__).resolve().parents[1]
 FINGERPRINT = code_fingerprint()
@@ -48,14 +57,14 @@ PIXELS = "raw pixels"
 
 def _train(args: tuple) -> tuple[str, dict]:
     """One training run in its own process; CPU seconds of that process (one thread)."""
-    key, preset, out, steps = args
+    key, preset, out, steps, sets = args
     import torch
 
     from gankit import api
 
     torch.set_num_threads(1)
     t0, w0 = time.process_time(), time.perf_counter()
-    run = api.train(preset, out, steps=steps, seed=0, progress=False)
+    run = api.train(preset, out, steps=steps, seed=0, overrides=sets, progress=False)
     cfg = run.config()
     return key, {
         "run": str(out),
@@ -114,6 +123,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--draws", type=int, default=10)
     p.add_argument("--seed", type=int, default=0, help="of the label draws and random weights")
     p.add_argument("--jobs", type=int, default=1, help="trainings / probes in parallel")
+    p.add_argument(
+        "--no-pixels",
+        action="store_true",
+        help="skip the raw-pixel probe (22 CPU min) where this code has not cached it",
+    )
+    p.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE", help="override the presets"
+    )
     p.add_argument("--runs", default=str(ROOT / "runs" / "probe-fashion"))
     p.add_argument("--cache", default=str(ROOT / "benchmarks" / "results" / "probe_fashion.json"))
     args = p.parse_args(argv)
@@ -124,13 +141,24 @@ def main(argv: list[str] | None = None) -> int:
     if args.per_class < 2 or args.draws < 2 or args.dcgan_epochs < 0:
         print("--per-class and --draws must be at least 2, --dcgan-epochs >= 0", file=sys.stderr)
         return 2
+    try:  # a bad --set fails here in one line, before any training
+        for m in models:
+            preset_config(MODELS[m][0], args.set)
+    except ConfigError as err:
+        print(f"--set: {err}", file=sys.stderr)
+        return 2
+    # the presets' own runs keep the key and directory they had before --set existed
+    sets = "/set=" + " ".join(args.set) if args.set else ""
+    tag = "-set-" + hashlib.sha256(sets.encode()).hexdigest()[:8] if args.set else ""
     cache = Path(args.cache)
     results: dict = json.loads(cache.read_text()) if cache.exists() else {}
 
     def save(key: str, value: dict) -> None:
         results[key] = value
+        # re-read before writing: another invocation (another --set) may have stored its runs
+        stored = json.loads(cache.read_text()) if cache.exists() else {}
         cache.parent.mkdir(parents=True, exist_ok=True)
-        cache.write_text(json.dumps(results, indent=1, sort_keys=True))
+        cache.write_text(json.dumps({**stored, key: value}, indent=1, sort_keys=True))
 
     # 1. training
     trains, todo = {}, []
@@ -139,15 +167,15 @@ def main(argv: list[str] | None = None) -> int:
         dcgan_steps = m == "dcgan" and args.dcgan_epochs
         steps = round(args.dcgan_epochs * STEPS_PER_EPOCH) if dcgan_steps else None
         steps = args.steps or steps
-        key = f"train/{m}/{preset}/steps={steps or 'preset'}/seed=0/{FINGERPRINT}"
-        out = Path(args.runs) / f"{m}-{steps or 'preset'}-{FINGERPRINT}"
+        key = f"train/{m}/{preset}/steps={steps or 'preset'}/seed=0{sets}/{FINGERPRINT}"
+        out = Path(args.runs) / f"{m}-{steps or 'preset'}{tag}-{FINGERPRINT}"
         trains[m] = key
         if key in results and (out / "config.json").exists():
             continue
         if out.exists():  # an unfinished run of this very code: train it again
             shutil.rmtree(out)
         results.pop(key, None)
-        todo.append((key, preset, out, steps))
+        todo.append((key, preset, out, steps, args.set))
     # 2. probes: each model trained and with random weights, as soon as its run is trained;
     # raw pixels once, queued after the trainings (the slowest probe, and the one figure
     # already known from docs/benchmarks.md)
@@ -171,7 +199,8 @@ def main(argv: list[str] | None = None) -> int:
 
     with ProcessPoolExecutor(max_workers=args.jobs) as pool:
         pending = {pool.submit(_train, job): ("train", job[0]) for job in todo}
-        pixels_due = keys[PIXELS] not in results  # queued after the trainings (see above)
+        # queued after the trainings (see above)
+        pixels_due = keys[PIXELS] not in results and not args.no_pixels
         for m in models:
             if trains[m] in results:  # trained before: its probes can start now
                 for which in ("trained", "random"):
@@ -194,11 +223,13 @@ def main(argv: list[str] | None = None) -> int:
                         pending[pool.submit(_probe, probe_job(name))] = ("probe", name)
 
     # 3. the table
-    px = results[keys[PIXELS]]
+    px = results.get(keys[PIXELS])  # None with --no-pixels
     print(
         f"\nFashion-MNIST, linear L2-SVM, {args.per_class} labels per class x {args.draws} draws "
         f"(seed {args.seed}), 10,000 test images; accuracy in % (mean ± 1.96σ over draws); "
-        "margins in points: mean (per-draw range; draws won)\n\n"
+        "margins in points: mean (per-draw range; draws won)"
+        + (f"; presets changed by --set {' '.join(args.set)}" if args.set else "")
+        + "\n\n"
         "| representation | run | features | dim | trained | random weights | "
         "trained − raw pixels | trained − random weights | train CPU min |\n"
         "|---|---|---|---:|---:|---:|---:|---:|---:|"
@@ -206,13 +237,15 @@ def main(argv: list[str] | None = None) -> int:
     for m in models:
         tr, rnd = results[keys[f"{m}/trained"]], results[keys[f"{m}/random"]]
         t = results[trains[m]]
+        over_px = _margin(tr, px) if px else "-"
         print(
             f"| {MODELS[m][2]} | `{MODELS[m][0]}`, {t['steps']} steps | {tr['what']} "
-            f"| {tr['dim']} | {_pm(tr)} | {_pm(rnd)} | {_margin(tr, px)} | {_margin(tr, rnd)} "
+            f"| {tr['dim']} | {_pm(tr)} | {_pm(rnd)} | {over_px} | {_margin(tr, rnd)} "
             f"| {t['cpu_s'] / 60:.1f} |"
         )
-    print(f"| raw pixels | - | - | {px['dim']} | {_pm(px)} | - | - | - | - |")
-    cpu = {n: round(results[keys[n]]["cpu_s"] / 60, 1) for n in keys}
+    if px:
+        print(f"| raw pixels | - | - | {px['dim']} | {_pm(px)} | - | - | - | - |")
+    cpu = {n: round(results[keys[n]]["cpu_s"] / 60, 1) for n in keys if keys[n] in results}
     print(f"\n<!-- probe CPU minutes: {cpu}; fingerprint {FINGERPRINT} -->")
     return 0
 

@@ -20,3 +20,18 @@ def test_help_exits_before_any_work(script, capsys, monkeypatch):
         runpy.run_path(str(script), run_name="__main__")
     assert stop.value.code in (0, None)
     assert "usage:" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("name", ["aae_fashion.py", "probe_fashion.py"])
+def test_bad_set_is_refused_in_one_line_before_any_work(name, tmp_path, capsys, monkeypatch):
+    script = SCRIPTS[0].parent / name
+    cache = tmp_path / "cache.json"
+    argv = [str(script), "--set", "train.bogus=1", "--cache", str(cache)]
+    monkeypatch.setattr(sys, "argv", argv)
+    monkeypatch.syspath_prepend(str(script.parent))
+    with pytest.raises(SystemExit) as stop:
+        runpy.run_path(str(script), run_name="__main__")
+    assert stop.value.code == 2
+    err = capsys.readouterr().err.strip()
+    assert len(err.splitlines()) == 1 and "unknown config key 'train.bogus'" in err
+    assert not cache.exists()  # nothing trained, nothing written
