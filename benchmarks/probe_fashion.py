@@ -3,16 +3,17 @@ discriminator against BiGAN's and ALI's encoders, each beside raw pixels and its
 network with random weights.
 
     OMP_NUM_THREADS=1 python benchmarks/probe_fashion.py [--jobs 2] [--dcgan-epochs 1]
-        [--models dcgan,bigan,ali] [--set KEY=VALUE ...]
+        [--models dcgan,bigan,ali] [--train-seed N] [--set KEY=VALUE ...]
 
-Trains three runs through gankit's loop (seed 0): ``dcgan-fashion`` for --dcgan-epochs
-epochs (default 1, i.e. 1,875 steps, a fifth of its preset; 0 keeps the preset's 5 epochs),
-``bigan-fashion`` and ``ali-fashion`` as their presets stand. Then the protocol of
-gankit.probe (Radford et al. 2015, Sec. 5.1): a linear L2-SVM on --per-class labels per
-class drawn --draws times (seed 0), C chosen on a fifth of them, scored on the 10,000 test
-images. Features: dcgan's ``features`` export (D's conv layers max-pooled to 4x4), bigan's
-and ali's ``encoder_features`` export (E's conv blocks max-pooled to 4x4, then the code),
-each also with random weights (seed 0), and raw pixels once: every source sees the same draws.
+Trains three runs through gankit's loop (seed --train-seed, default 0): ``dcgan-fashion``
+for --dcgan-epochs epochs (default 1, i.e. 1,875 steps, a fifth of its preset; 0 keeps the
+preset's 5 epochs), ``bigan-fashion`` and ``ali-fashion`` as their presets stand. Then the
+protocol of gankit.probe (Radford et al. 2015, Sec. 5.1): a linear L2-SVM on --per-class
+labels per class drawn --draws times (seed --seed), C chosen on a fifth of them, scored on
+the 10,000 test images. Features: dcgan's ``features`` export (D's conv layers max-pooled to
+4x4), bigan's and ali's ``encoder_features`` export (E's conv blocks max-pooled to 4x4, then
+the code), each also with random weights (seed --seed), and raw pixels once: every source
+sees the same draws.
 
 --set changes the presets of the models trained (a config key, as ``gankit train --set``;
 repeatable; part of the training's cache key and run directory): ``--models ali --set
@@ -57,14 +58,14 @@ PIXELS = "raw pixels"
 
 def _train(args: tuple) -> tuple[str, dict]:
     """One training run in its own process; CPU seconds of that process (one thread)."""
-    key, preset, out, steps, sets = args
+    key, preset, out, steps, seed, sets = args
     import torch
 
     from gankit import api
 
     torch.set_num_threads(1)
     t0, w0 = time.process_time(), time.perf_counter()
-    run = api.train(preset, out, steps=steps, seed=0, overrides=sets, progress=False)
+    run = api.train(preset, out, steps=steps, seed=seed, overrides=sets, progress=False)
     cfg = run.config()
     return key, {
         "run": str(out),
@@ -122,6 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--per-class", type=int, default=100)
     p.add_argument("--draws", type=int, default=10)
     p.add_argument("--seed", type=int, default=0, help="of the label draws and random weights")
+    p.add_argument("--train-seed", type=int, default=0, help="of the trainings")
     p.add_argument("--jobs", type=int, default=1, help="trainings / probes in parallel")
     p.add_argument(
         "--no-pixels",
@@ -140,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.per_class < 2 or args.draws < 2 or args.dcgan_epochs < 0:
         print("--per-class and --draws must be at least 2, --dcgan-epochs >= 0", file=sys.stderr)
+        return 2
+    if any(kv.split("=")[0].strip() == "train.seed" for kv in args.set):
+        print("--set: give the trainings' seed as --train-seed N, not train.seed", file=sys.stderr)
         return 2
     try:  # a bad --set fails here in one line, before any training
         for m in models:
@@ -167,23 +172,28 @@ def main(argv: list[str] | None = None) -> int:
         dcgan_steps = m == "dcgan" and args.dcgan_epochs
         steps = round(args.dcgan_epochs * STEPS_PER_EPOCH) if dcgan_steps else None
         steps = args.steps or steps
-        key = f"train/{m}/{preset}/steps={steps or 'preset'}/seed=0{sets}/{FINGERPRINT}"
-        out = Path(args.runs) / f"{m}-{steps or 'preset'}{tag}-{FINGERPRINT}"
+        seed = args.train_seed
+        key = f"train/{m}/{preset}/steps={steps or 'preset'}/seed={seed}{sets}/{FINGERPRINT}"
+        run_name = f"{m}-{steps or 'preset'}{f'-seed{seed}' if seed else ''}{tag}-{FINGERPRINT}"
+        out = Path(args.runs) / run_name
         trains[m] = key
         if key in results and (out / "config.json").exists():
             continue
         if out.exists():  # an unfinished run of this very code: train it again
             shutil.rmtree(out)
         results.pop(key, None)
-        todo.append((key, preset, out, steps, args.set))
+        todo.append((key, preset, out, steps, seed, args.set))
     # 2. probes: each model trained and with random weights, as soon as its run is trained;
     # raw pixels once, queued after the trainings (the slowest probe, and the one figure
     # already known from docs/benchmarks.md)
     probe_args = f"per_class={args.per_class}/draws={args.draws}/seed={args.seed}"
     keys = {PIXELS: f"probe/{PIXELS}/{probe_args}/{FINGERPRINT}"}
     for m in models:
-        for which in ("trained", "random"):
-            keys[f"{m}/{which}"] = f"probe/{m}/{which}/{trains[m]}/{probe_args}"
+        keys[f"{m}/trained"] = f"probe/{m}/trained/{trains[m]}/{probe_args}"
+        # the random twin's weights come from --seed, not the training's: one probe serves
+        # every --train-seed
+        untrained = trains[m].replace(f"/seed={args.train_seed}", "", 1)
+        keys[f"{m}/random"] = f"probe/{m}/random/{untrained}/{probe_args}"
     fixed = (args.per_class, args.draws, args.seed)
 
     def probe_job(name: str) -> tuple:
@@ -220,7 +230,8 @@ def main(argv: list[str] | None = None) -> int:
                     m = next(m for m in models if trains[m] == k)
                     for which in ("trained", "random"):
                         name = f"{m}/{which}"
-                        pending[pool.submit(_probe, probe_job(name))] = ("probe", name)
+                        if keys[name] not in results:  # a random twin may be cached
+                            pending[pool.submit(_probe, probe_job(name))] = ("probe", name)
 
     # 3. the table
     px = results.get(keys[PIXELS])  # None with --no-pixels
@@ -228,6 +239,7 @@ def main(argv: list[str] | None = None) -> int:
         f"\nFashion-MNIST, linear L2-SVM, {args.per_class} labels per class x {args.draws} draws "
         f"(seed {args.seed}), 10,000 test images; accuracy in % (mean ± 1.96σ over draws); "
         "margins in points: mean (per-draw range; draws won)"
+        + f"; trainings seeded {args.train_seed}"
         + (f"; presets changed by --set {' '.join(args.set)}" if args.set else "")
         + "\n\n"
         "| representation | run | features | dim | trained | random weights | "
