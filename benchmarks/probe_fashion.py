@@ -3,7 +3,7 @@ discriminator against BiGAN's and ALI's encoders, each beside raw pixels and its
 network with random weights.
 
     OMP_NUM_THREADS=1 python benchmarks/probe_fashion.py [--jobs 2] [--dcgan-epochs 1]
-        [--models dcgan,bigan,ali] [--train-seed N] [--set KEY=VALUE ...]
+        [--models dcgan,bigan,ali] [--train-seed N] [--set KEY=VALUE ...] [--codes]
 
 Trains three runs through gankit's loop (seed --train-seed, default 0): ``dcgan-fashion``
 for --dcgan-epochs epochs (default 1, i.e. 1,875 steps, a fifth of its preset; 0 keeps the
@@ -17,7 +17,9 @@ sees the same draws.
 
 --set changes the presets of the models trained (a config key, as ``gankit train --set``;
 repeatable; part of the training's cache key and run directory): ``--models ali --set
-train.ema=0.999`` probes ALI's weight average.
+train.ema=0.999`` probes ALI's weight average. --codes probes the encoders' latent code
+alone (their ``apply`` export: BiGAN's z = E(x), ALI's mean mu(x)), with and without trained
+weights, instead of ``encoder_features``.
 
 Printed: one markdown table with each representation's margin over raw pixels and over its
 random-weight twin (mean over draws, and the per-draw differences' range: the draws are
@@ -54,6 +56,7 @@ MODELS = {
     "ali": ("ali-fashion", "encoder", "ALI encoder (E's conv blocks + mu(x))"),
 }
 PIXELS = "raw pixels"
+CODES = "codes"  # --codes: the encoders' latent code alone
 
 
 def _train(args: tuple) -> tuple[str, dict]:
@@ -86,6 +89,11 @@ def _probe(args: tuple) -> tuple[str, dict]:
     t0 = time.process_time()
     if run is None:  # raw pixels, at Fashion-MNIST's own size
         fn, item, what = probe._pixels, [1, 28, 28], PIXELS
+    elif source == CODES:  # the code alone: the encoder's `apply` export
+        from gankit.runs import load_model
+
+        fn = load_model(run, "apply", init_seed=None if which == "trained" else seed)
+        item, what = list(fn.export.input["shape"]), "export apply (the code alone)"
     else:
         ext = probe.run_extractor(run, source, seed)
         fn = ext.trained if which == "trained" else ext.random
@@ -125,6 +133,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--seed", type=int, default=0, help="of the label draws and random weights")
     p.add_argument("--train-seed", type=int, default=0, help="of the trainings")
     p.add_argument("--jobs", type=int, default=1, help="trainings / probes in parallel")
+    p.add_argument("--codes", action="store_true", help="probe the encoders' code alone")
     p.add_argument(
         "--no-pixels",
         action="store_true",
@@ -142,6 +151,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     if args.per_class < 2 or args.draws < 2 or args.dcgan_epochs < 0:
         print("--per-class and --draws must be at least 2, --dcgan-epochs >= 0", file=sys.stderr)
+        return 2
+    if args.codes and "dcgan" in models:
+        print("--codes probes encoders: give --models bigan,ali", file=sys.stderr)
         return 2
     if any(kv.split("=")[0].strip() == "train.seed" for kv in args.set):
         print("--set: give the trainings' seed as --train-seed N, not train.seed", file=sys.stderr)
@@ -187,20 +199,22 @@ def main(argv: list[str] | None = None) -> int:
     # raw pixels once, queued after the trainings (the slowest probe, and the one figure
     # already known from docs/benchmarks.md)
     probe_args = f"per_class={args.per_class}/draws={args.draws}/seed={args.seed}"
+    codes = f"/{CODES}" if args.codes else ""
     keys = {PIXELS: f"probe/{PIXELS}/{probe_args}/{FINGERPRINT}"}
     for m in models:
-        keys[f"{m}/trained"] = f"probe/{m}/trained/{trains[m]}/{probe_args}"
+        keys[f"{m}/trained"] = f"probe/{m}/trained/{trains[m]}/{probe_args}{codes}"
         # the random twin's weights come from --seed, not the training's: one probe serves
         # every --train-seed
         untrained = trains[m].replace(f"/seed={args.train_seed}", "", 1)
-        keys[f"{m}/random"] = f"probe/{m}/random/{untrained}/{probe_args}"
+        keys[f"{m}/random"] = f"probe/{m}/random/{untrained}/{probe_args}{codes}"
     fixed = (args.per_class, args.draws, args.seed)
+    source = {m: CODES if args.codes else MODELS[m][1] for m in models}
 
     def probe_job(name: str) -> tuple:
         if name == PIXELS:
             return (keys[name], None, None, "raw", *fixed)
         m, which = name.split("/")
-        return (keys[name], results[trains[m]]["run"], MODELS[m][1], which, *fixed)
+        return (keys[name], results[trains[m]]["run"], source[m], which, *fixed)
 
     def report(kind: str, k: str, r: dict) -> None:
         save(k, r)
@@ -246,12 +260,15 @@ def main(argv: list[str] | None = None) -> int:
         "trained − raw pixels | trained − random weights | train CPU min |\n"
         "|---|---|---|---:|---:|---:|---:|---:|---:|"
     )
+    what = {m: MODELS[m][2] for m in models}
+    if args.codes:  # "BiGAN encoder (E's conv blocks + z)" -> "BiGAN encoder, the code alone"
+        what = {m: w.split(" (")[0] + ", the code alone" for m, w in what.items()}
     for m in models:
         tr, rnd = results[keys[f"{m}/trained"]], results[keys[f"{m}/random"]]
         t = results[trains[m]]
         over_px = _margin(tr, px) if px else "-"
         print(
-            f"| {MODELS[m][2]} | `{MODELS[m][0]}`, {t['steps']} steps | {tr['what']} "
+            f"| {what[m]} | `{MODELS[m][0]}`, {t['steps']} steps | {tr['what']} "
             f"| {tr['dim']} | {_pm(tr)} | {_pm(rnd)} | {over_px} | {_margin(tr, rnd)} "
             f"| {t['cpu_s'] / 60:.1f} |"
         )
