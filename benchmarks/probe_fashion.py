@@ -56,7 +56,7 @@ MODELS = {
     "ali": ("ali-fashion", "encoder", "ALI encoder (E's conv blocks + mu(x))"),
 }
 PIXELS = "raw pixels"
-CODES = "codes"  # --codes: the encoders' latent code alone
+CODES = "codes"  # --codes: the encoders' latent code alone (gankit probe --source codes)
 
 
 def _train(args: tuple) -> tuple[str, dict]:
@@ -89,12 +89,7 @@ def _probe(args: tuple) -> tuple[str, dict]:
     t0 = time.process_time()
     if run is None:  # raw pixels, at Fashion-MNIST's own size
         fn, item, what = probe._pixels, [1, 28, 28], PIXELS
-    elif source == CODES:  # the code alone: the encoder's `apply` export
-        from gankit.runs import load_model
-
-        fn = load_model(run, "apply", init_seed=None if which == "trained" else seed)
-        item, what = list(fn.export.input["shape"]), "export apply (the code alone)"
-    else:
+    else:  # source: the export gankit probe --source reads (features, encoder or codes)
         ext = probe.run_extractor(run, source, seed)
         fn = ext.trained if which == "trained" else ext.random
         item, what = ext.item_shape, ext.what

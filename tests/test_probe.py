@@ -181,6 +181,24 @@ def test_an_image_encoder_is_probed_through_its_pooled_features(runs, capsys):
         probe(runs / "dcgan", source="encoder")
 
 
+def test_source_codes_reads_the_code_alone_where_pooled_features_exist(runs, capsys):
+    run = runs / "ali-images"
+    ext = run_extractor(run, "codes", seed=0)
+    assert ext.what == "export apply" and ext.item_shape == [1, 16, 16]
+    x = _digits16(4)
+    assert torch.equal(ext.trained(x), load_model(run, "apply")(x))  # mu(x), 8 numbers
+    assert torch.equal(ext.random(x), load_model(run, "apply", init_seed=0)(x))
+    assert not torch.equal(ext.trained(x), ext.random(x))
+    code, out, err = run_cli(capsys, "probe", run, "--source", "codes", "--per-class", 3,
+                             "--draws", 2, "--quiet")  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out.splitlines()[0])
+    assert report["model"] == "export apply" and report["source"] == "codes"
+    assert report["results"]["trained"]["dim"] == report["results"]["random init"]["dim"] == 8
+    with pytest.raises(RunError, match="no encoder"):
+        probe(runs / "dcgan", source="codes")
+
+
 @pytest.mark.parametrize(
     "run, extra, needles",
     [

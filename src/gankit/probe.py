@@ -5,7 +5,8 @@ Features of images come from a trained run: its discriminator (each conv layer's
 activations max-pooled to 4 x 4 and concatenated, the paper's recipe; the run's ``features``
 export) or its encoder: the ``encoder_features`` export where the run has one (the same
 recipe on the encoder's conv blocks, then the code: BiGAN / ALI on images), else a ``map``
-export whose output is latent ``codes`` (BiGAN's E on vectors).
+export whose output is latent ``codes`` (BiGAN's E on vectors); source ``codes`` reads that
+code alone, also where the run has pooled features.
 A linear L2-SVM (scikit-learn's LinearSVC: squared hinge loss, L2 penalty) is trained on N
 labelled examples per class drawn at random from the training split, R times with one seed;
 the regularisation C is chosen on a validation part carved from those N per class (so the
@@ -41,7 +42,7 @@ from gankit.networks import NETWORKS
 from gankit.nn.modes import evaluating
 from gankit.runs import RunDir, load_model, load_network, run_exports, run_networks
 
-SOURCES = ("features", "encoder")
+SOURCES = ("features", "encoder", "codes")
 FEATURES_EXPORT = "features"  # the export a variant declares for its discriminator's features
 # an encoder's pooled conv features (the Sec. 5.1 recipe on E, then the code): BiGAN / ALI /
 # VAE-style variants on images declare it; preferred over the codes alone
@@ -90,9 +91,10 @@ def _with_probe_features(run: str | os.PathLike) -> list[str]:
 
 
 def run_extractor(run: str | os.PathLike, source: str = "features", seed: int = 0) -> Extractor:
-    """The features a probe reads from ``run``: ``features`` (its discriminator, Sec. 5.1) or
+    """The features a probe reads from ``run``: ``features`` (its discriminator, Sec. 5.1),
     ``encoder`` (its ``encoder_features`` export where it has one, else a map export to latent
-    codes); the random-weight baseline is the same export with weights drawn from ``seed``."""
+    codes) or ``codes`` (that map export to latent codes alone, the encoder's output); the
+    random-weight baseline is the same export with weights drawn from ``seed``."""
     if source not in SOURCES:
         raise ConfigError(f"unknown probe source {source!r}; use one of {', '.join(SOURCES)}")
     exports = run_exports(run)
@@ -119,7 +121,7 @@ def run_extractor(run: str | os.PathLike, source: str = "features", seed: int = 
     else:
         codes = [n for n, e in exports.items() if e.kind == "map" and _gives_codes(e)]
         pooled = exports.get(ENCODER_FEATURES_EXPORT)
-        if pooled is not None and pooled.kind == "map":
+        if source == "encoder" and pooled is not None and pooled.kind == "map":
             name = ENCODER_FEATURES_EXPORT
         elif ENCODER_EXPORT in codes:
             name = ENCODER_EXPORT

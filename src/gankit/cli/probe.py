@@ -72,7 +72,8 @@ def add_commands(sub: argparse._SubParsersAction) -> None:
         choices=SOURCES,
         default="features",
         help="features: the discriminator's conv layers; encoder: the run's encoder_features "
-        "export (pooled conv features + code) where it has one, else its codes",
+        "export (pooled conv features + code) where it has one, else its codes; codes: the "
+        "encoder's latent code alone",
     )
     p.add_argument(
         "--detect",
