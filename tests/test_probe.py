@@ -158,6 +158,17 @@ def test_the_encoder_of_a_bigan_run(runs):
     assert not torch.equal(ext.trained(x[:5]), ext.random(x[:5]))
 
 
+def _check_cli_report(capsys, run, source: str, model: str, dim: int) -> None:
+    """`gankit probe RUN --source SOURCE`: one JSON line naming the export, then the table."""
+    code, out, err = run_cli(capsys, "probe", run, "--source", source, "--per-class", 3,
+                             "--draws", 2, "--quiet")  # fmt: skip
+    assert code == 0, err
+    report = json.loads(out.splitlines()[0])
+    assert report["model"] == model and report["source"] == source
+    assert report["results"]["trained"]["dim"] == report["results"]["random init"]["dim"] == dim
+    assert model in out.splitlines()[1]  # the table names it too
+
+
 def test_an_image_encoder_is_probed_through_its_pooled_features(runs, capsys):
     run = runs / "ali-images"
     ext = run_extractor(run, "encoder", seed=0)
@@ -168,13 +179,7 @@ def test_an_image_encoder_is_probed_through_its_pooled_features(runs, capsys):
     assert f.shape == (4, (8 + 16) * 16 + 8)
     assert torch.equal(f[:, -8:], load_model(run, "apply")(x))  # the code is mu(x)
     assert not torch.equal(f, ext.random(x))  # the baseline: same export, random weights
-    code, out, err = run_cli(capsys, "probe", run, "--source", "encoder", "--per-class", 3,
-                             "--draws", 2, "--quiet")  # fmt: skip
-    assert code == 0, err
-    report = json.loads(out.splitlines()[0])
-    assert report["model"] == "export encoder_features" and report["source"] == "encoder"
-    assert report["results"]["trained"]["dim"] == report["results"]["random init"]["dim"] == 392
-    assert "export encoder_features" in out.splitlines()[1]  # the table names it too
+    _check_cli_report(capsys, run, "encoder", "export encoder_features", dim=392)
     with pytest.raises(DataError, match="more than the training split has of class"):
         probe(run, source="encoder", per_class=500)
     with pytest.raises(RunError, match="no encoder"):
@@ -189,12 +194,7 @@ def test_source_codes_reads_the_code_alone_where_pooled_features_exist(runs, cap
     assert torch.equal(ext.trained(x), load_model(run, "apply")(x))  # mu(x), 8 numbers
     assert torch.equal(ext.random(x), load_model(run, "apply", init_seed=0)(x))
     assert not torch.equal(ext.trained(x), ext.random(x))
-    code, out, err = run_cli(capsys, "probe", run, "--source", "codes", "--per-class", 3,
-                             "--draws", 2, "--quiet")  # fmt: skip
-    assert code == 0, err
-    report = json.loads(out.splitlines()[0])
-    assert report["model"] == "export apply" and report["source"] == "codes"
-    assert report["results"]["trained"]["dim"] == report["results"]["random init"]["dim"] == 8
+    _check_cli_report(capsys, run, "codes", "export apply", dim=8)
     with pytest.raises(RunError, match="no encoder"):
         probe(runs / "dcgan", source="codes")
 
