@@ -38,11 +38,10 @@ from pathlib import Path
 import numpy as np
 import torch
 import torch.nn.functional as F
-from bench_cache import code_fingerprint
+from bench_cache import code_fingerprint, override_error
 
 from gankit import api
 from gankit.data import load_dataset
-from gankit.errors import ConfigError
 from gankit.nn.modes import evaluating
 from gankit.presets import preset_config
 from gankit.runs import load_model, load_network
@@ -232,11 +231,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.seeds < 1 or any(c not in PARTS for c in parts):
         print(f"--seeds >= 1 and --parts from {', '.join(PARTS)}", file=sys.stderr)
         return 2
-    try:  # a bad --set fails here in one line, not after loading the data
-        for part in parts:
-            preset_config(PRESETS[part], args.set)
-    except ConfigError as err:
-        print(f"--set: {err}", file=sys.stderr)
+    # a bad --set fails here in one line, not after loading the data
+    if bad := override_error(
+        [PRESETS[part] for part in parts], args.set, "--seeds N (seeds 0 .. N-1)"
+    ):
+        print(bad, file=sys.stderr)
         return 2
     torch.set_num_threads(1)
     cache = Path(args.cache)

@@ -39,6 +39,24 @@ def code_fingerprint(*extra: Path) -> str:
     return digest.hexdigest()[:12]
 
 
+def override_error(presets: list[str], sets: list[str], seed_option: str) -> str | None:
+    """The one-line complaint about a benchmark's ``--set KEY=VALUE`` overrides of
+    ``presets`` (they are part of its cache key), or None: an unknown key or a bad value, or
+    ``train.seed``, which the script sets itself from ``seed_option`` (api.train's seed
+    would silently win over it)."""
+    from gankit.errors import ConfigError
+    from gankit.presets import preset_config
+
+    if any(kv.split("=")[0].strip() == "train.seed" for kv in sets):
+        return f"--set: give the trainings' seed as {seed_option}, not train.seed"
+    try:
+        for preset in presets:
+            preset_config(preset, sets)
+    except ConfigError as err:
+        return f"--set: {err}"
+    return None
+
+
 if __name__ == "__main__":
     import argparse
 

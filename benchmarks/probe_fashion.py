@@ -41,10 +41,7 @@ from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from pathlib import Path
 
 import numpy as np
-from bench_cache import code_fingerprint
-
-from gankit.errors import ConfigError
-from gankit.presets import preset_config
+from bench_cache import code_fingerprint, override_error
 
 ROOT = Path(__file__).resolve().parents[1]
 FINGERPRINT = code_fingerprint()
@@ -150,14 +147,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.codes and "dcgan" in models:
         print("--codes probes encoders: give --models bigan,ali", file=sys.stderr)
         return 2
-    if any(kv.split("=")[0].strip() == "train.seed" for kv in args.set):
-        print("--set: give the trainings' seed as --train-seed N, not train.seed", file=sys.stderr)
-        return 2
-    try:  # a bad --set fails here in one line, before any training
-        for m in models:
-            preset_config(MODELS[m][0], args.set)
-    except ConfigError as err:
-        print(f"--set: {err}", file=sys.stderr)
+    # a bad --set fails here in one line, before any training
+    if bad := override_error([MODELS[m][0] for m in models], args.set, "--train-seed N"):
+        print(bad, file=sys.stderr)
         return 2
     # the presets' own runs keep the key and directory they had before --set existed
     sets = "/set=" + " ".join(args.set) if args.set else ""
@@ -173,14 +165,17 @@ def main(argv: list[str] | None = None) -> int:
         cache.write_text(json.dumps({**stored, key: value}, indent=1, sort_keys=True))
 
     # 1. training
-    trains, todo = {}, []
+    # the random twin's weights come from --seed, not the training's: its probe is keyed by
+    # the training without the seed, so one serves every --train-seed
+    trains, untrained, todo = {}, {}, []
     for m in models:
         preset = MODELS[m][0]
         dcgan_steps = m == "dcgan" and args.dcgan_epochs
         steps = round(args.dcgan_epochs * STEPS_PER_EPOCH) if dcgan_steps else None
         steps = args.steps or steps
-        seed = args.train_seed
-        key = f"train/{m}/{preset}/steps={steps or 'preset'}/seed={seed}{sets}/{FINGERPRINT}"
+        seed, base = args.train_seed, f"train/{m}/{preset}/steps={steps or 'preset'}"
+        key = f"{base}/seed={seed}{sets}/{FINGERPRINT}"
+        untrained[m] = f"{base}{sets}/{FINGERPRINT}"
         run_name = f"{m}-{steps or 'preset'}{f'-seed{seed}' if seed else ''}{tag}-{FINGERPRINT}"
         out = Path(args.runs) / run_name
         trains[m] = key
@@ -198,10 +193,7 @@ def main(argv: list[str] | None = None) -> int:
     keys = {PIXELS: f"probe/{PIXELS}/{probe_args}/{FINGERPRINT}"}
     for m in models:
         keys[f"{m}/trained"] = f"probe/{m}/trained/{trains[m]}/{probe_args}{codes}"
-        # the random twin's weights come from --seed, not the training's: one probe serves
-        # every --train-seed
-        untrained = trains[m].replace(f"/seed={args.train_seed}", "", 1)
-        keys[f"{m}/random"] = f"probe/{m}/random/{untrained}/{probe_args}{codes}"
+        keys[f"{m}/random"] = f"probe/{m}/random/{untrained[m]}/{probe_args}{codes}"
     fixed = (args.per_class, args.draws, args.seed)
     source = {m: CODES if args.codes else MODELS[m][1] for m in models}
 
